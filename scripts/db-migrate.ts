@@ -1,0 +1,32 @@
+// npm run db:migrate — applies prisma/migrations to the PostgreSQL database in
+// DATABASE_URL (what `prisma migrate deploy` does, which needs a native engine
+// this machine cannot download). The embedded database needs no command: the
+// server migrates it at start.
+import pg from 'pg';
+import { migrate } from '../src/db/migrate.ts';
+
+async function main(): Promise<number> {
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    console.error(
+      'DATABASE_URL is not set. Expected a PostgreSQL URL such as postgresql://postgres@127.0.0.1:5432/consentql; ' +
+        'set it (DATABASE_URL=... npm run db:migrate) and run again.',
+    );
+    return 2;
+  }
+  // One client, not a pool: the advisory lock and the transactions must share a session.
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+    const { applied } = await migrate(client, { log: (msg) => console.log(msg) });
+    console.log(applied.length === 0 ? 'database is up to date' : `applied ${applied.length}: ${applied.join(', ')}`);
+    return 0;
+  } catch (err) {
+    console.error(`migration failed: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+process.exitCode = await main();

@@ -1,0 +1,62 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino, { type Logger } from 'pino';
+import type { Config } from './config.ts';
+import { openDatabase, type Database } from './db/database.ts';
+import { migrate } from './db/migrate.ts';
+import { seed, syncPurposes } from './db/seed.ts';
+import { createServer, GRAPHQL_PATH } from './server.ts';
+
+export interface App {
+  db: Database;
+  url: string;
+  logger: Logger;
+  /** Whether this start seeded the demo data (a fresh embedded database). */
+  seeded: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database (embedded unless DATABASE_URL is set), applies pending
+ * migrations, syncs the purpose taxonomy, seeds a fresh embedded database with
+ * the demo data, and serves the API.
+ */
+export async function startApp(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<App> {
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    const { applied } = await migrate(db.pool, { log: (m) => logger.debug(m) });
+    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    await syncPurposes(db.pool);
+    let seeded = false;
+    if (db.embedded) {
+      const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM customer');
+      if (rows[0].n === 0) {
+        const summary = await seed(db.pool, { log: (m) => logger.info(m) });
+        logger.info({ ms: summary.elapsedMs }, 'demo data seeded');
+        seeded = true;
+      }
+    }
+    const yoga = createServer({ config, db, logger });
+    const server = http.createServer(yoga);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, resolve);
+    });
+    const { port } = server.address() as AddressInfo;
+    const url = `http://localhost:${port}${GRAPHQL_PATH}`;
+    return {
+      db,
+      url,
+      logger,
+      seeded,
+      async close() {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await db.close();
+      },
+    };
+  } catch (error) {
+    await db.close().catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,37 @@
+import { GraphQLError } from 'graphql';
+
+export type ErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'PURPOSE_REQUIRED'
+  | 'UNKNOWN_PURPOSE'
+  | 'PURPOSE_NOT_ALLOWED'
+  | 'EXPLAIN_NOT_ALLOWED'
+  | 'FILTER_NOT_ALLOWED'
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'CONSENT_UNAVAILABLE';
+
+const httpStatus: Record<ErrorCode, number> = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  PURPOSE_REQUIRED: 400,
+  UNKNOWN_PURPOSE: 400,
+  PURPOSE_NOT_ALLOWED: 403,
+  EXPLAIN_NOT_ALLOWED: 403,
+  FILTER_NOT_ALLOWED: 400,
+  BAD_USER_INPUT: 400,
+  NOT_FOUND: 404,
+  CONSENT_UNAVAILABLE: 503,
+};
+
+/**
+ * Every error the API raises on purpose: a machine-readable code, and a
+ * message that says what was expected, what was received and what to do.
+ * Being a GraphQLError, Yoga passes it through instead of masking it.
+ */
+export class ConsentQLError extends GraphQLError {
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message, { extensions: { code, ...details, http: { status: httpStatus[code] } } });
+  }
+}

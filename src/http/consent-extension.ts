@@ -1,0 +1,26 @@
+import type { Plugin } from 'graphql-yoga';
+import type { Context } from '../schema/context.ts';
+
+export interface ConsentExtensionOptions {
+  /** Called after each request that read personal data (the audit trail); must not throw. */
+  onDecided?(ctx: Context, operationName: string | undefined): void;
+}
+
+/**
+ * Masking is expected behaviour, not an error: its summary goes into
+ * `extensions.consent` of every response that read personal data.
+ */
+export function useConsentExtension(options: ConsentExtensionOptions = {}): Plugin<Context> {
+  return {
+    onExecute({ args }) {
+      return {
+        onExecuteDone({ result, setResult }) {
+          const ctx = args.contextValue as Context;
+          if (!ctx.consent || !result || Symbol.asyncIterator in result) return;
+          options.onDecided?.(ctx, args.operationName ?? undefined);
+          setResult({ ...result, extensions: { ...result.extensions, consent: ctx.consent.summary() } });
+        },
+      };
+    },
+  };
+}

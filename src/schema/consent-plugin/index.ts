@@ -1,0 +1,161 @@
+import './global-types.ts';
+import SchemaBuilder, {
+  BasePlugin,
+  isThenable,
+  type PothosOutputFieldConfig,
+  type PothosTypeConfig,
+  type SchemaTypes,
+} from '@pothos/core';
+import {
+  getNamedType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  type GraphQLFieldResolver,
+  type GraphQLSchema,
+} from 'graphql';
+import { maskFitsType, type MaskableType, type MaskSpec, type Masker } from '../../masking/index.ts';
+import { ConsentSchemaError } from './errors.ts';
+import type { RequestConsent } from './request-consent.ts';
+import { TAG_EXTENSION, type FieldTag, type MaskOption, type PersonalDataOptions } from './types.ts';
+
+export * from './types.ts';
+export { RequestConsent } from './request-consent.ts';
+export { ConsentSchemaError } from './errors.ts';
+
+/** What the plugin needs from the request context. */
+export interface ConsentContext {
+  consent: RequestConsent | null;
+  masker: Masker;
+}
+
+const pluginName = 'consent';
+
+/**
+ * The only bridge between field tags and decisions. At build time it checks
+ * that every field of a personal-data type is tagged, nullable and has a mask
+ * that fits its type, and records the tag in the field's extensions (printed
+ * as `@purpose` and read by `dataMap`). At run time it wraps tagged fields
+ * with a synchronous decision lookup; untagged fields keep their resolver.
+ */
+export class PothosConsentPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
+  override onTypeConfig(typeConfig: PothosTypeConfig): PothosTypeConfig {
+    if (typeConfig.kind !== 'Object' || !typeConfig.pothosOptions.personalData) return typeConfig;
+    return {
+      ...typeConfig,
+      extensions: { ...typeConfig.extensions, [TAG_EXTENSION]: { personalData: true } },
+    };
+  }
+
+  override onOutputFieldConfig(fieldConfig: PothosOutputFieldConfig<Types>): PothosOutputFieldConfig<Types> {
+    const option = fieldConfig.pothosOptions.purpose;
+    if (!option) return fieldConfig;
+    const tag = option === 'surrogate-key' ? 'surrogate-key' : normaliseTag(option);
+    const directive =
+      tag === 'surrogate-key'
+        ? { surrogateKey: true }
+        : { serves: tag.serves, category: tag.category, mask: tag.mask.strategy };
+    return {
+      ...fieldConfig,
+      extensions: {
+        ...fieldConfig.extensions,
+        [TAG_EXTENSION]: tag,
+        directives: { purpose: [directive] },
+      },
+    };
+  }
+
+  override afterBuild(schema: GraphQLSchema): GraphQLSchema {
+    checkPersonalDataTypes(schema);
+    return schema;
+  }
+
+  override wrapResolve(
+    resolver: GraphQLFieldResolver<unknown, Types['Context'], object>,
+    fieldConfig: PothosOutputFieldConfig<Types>,
+  ): GraphQLFieldResolver<unknown, Types['Context'], object> {
+    const tag = fieldConfig.extensions?.[TAG_EXTENSION] as FieldTag | 'surrogate-key' | undefined;
+    if (!tag || tag === 'surrogate-key') return resolver;
+    const typeConfig = this.buildCache.getTypeConfig(fieldConfig.parentType);
+    const personalData = (typeConfig.pothosOptions as { personalData?: PersonalDataOptions<unknown> }).personalData;
+    // Checked in afterBuild with a clear message; here only to keep types honest.
+    if (!personalData) return resolver;
+    const subjectOf = personalData.subject;
+    const { mask } = tag;
+
+    return (parent, args, context, info) => {
+      const { consent, masker } = context as unknown as ConsentContext;
+      if (!consent) {
+        // No declared purpose means no decision: never open.
+        return null;
+      }
+      const decision = consent.decision(subjectOf(parent), tag);
+      if (decision.effect === 'allow') return resolver(parent, args, context, info);
+      consent.recordMask(info, decision);
+      if (mask.strategy === 'null') return null;
+      const value = resolver(parent, args, context, info);
+      if (isThenable(value)) {
+        return Promise.resolve(value).then((v) => masker.apply(mask, v, consent.purpose.key));
+      }
+      return masker.apply(mask, value, consent.purpose.key);
+    };
+  }
+}
+
+function normaliseTag(option: Exclude<PothosSchemaTypes.FieldOptions['purpose'], 'surrogate-key' | undefined>): FieldTag {
+  return {
+    serves: [...option.serves],
+    category: option.category,
+    mask: normaliseMask(option.mask),
+    sensitive: option.category === 'sensitive',
+  };
+}
+
+function normaliseMask(mask: MaskOption): MaskSpec {
+  return typeof mask === 'string' ? ({ strategy: mask } as MaskSpec) : mask;
+}
+
+/**
+ * Fails the build, naming the field, when a personal-data field is untagged,
+ * non-null (a mask could not return null or a token) or has a mask that does
+ * not fit its type.
+ */
+function checkPersonalDataTypes(schema: GraphQLSchema): void {
+  const problems: string[] = [];
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || !type.extensions?.[TAG_EXTENSION]) continue;
+    for (const field of Object.values(type.getFields())) {
+      const name = `${type.name}.${field.name}`;
+      const tag = field.extensions?.[TAG_EXTENSION] as FieldTag | 'surrogate-key' | undefined;
+      if (!tag) {
+        problems.push(
+          `${name} has no purpose tag. Every field of a personal-data type needs one: add ` +
+            `\`purpose: { serves: [...], category: ..., mask: ... }\` (or 'surrogate-key' for a generated id).`,
+        );
+        continue;
+      }
+      if (tag === 'surrogate-key') continue;
+      if (isNonNullType(field.type)) {
+        problems.push(`${name} is non-null, but a masked field must be able to return null: declare it nullable.`);
+        continue;
+      }
+      const named = getNamedType(field.type);
+      const maskable: MaskableType = isListType(field.type)
+        ? isObjectType(named)
+          ? 'list'
+          : (`[${named.name}]` as MaskableType)
+        : isObjectType(named)
+          ? 'object'
+          : (named.name as MaskableType);
+      const misfit = maskFitsType(tag.mask, maskable);
+      if (misfit) problems.push(`${name} (${String(field.type)}) has mask '${tag.mask.strategy}': ${misfit}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConsentSchemaError(`The schema does not build:\n- ${problems.join('\n- ')}`);
+  }
+}
+
+SchemaBuilder.registerPlugin(pluginName, PothosConsentPlugin);
+
+export default pluginName;

@@ -1,0 +1,91 @@
+import type { Prisma } from '../generated/prisma/client.ts';
+import { basisFor } from '../policy/index.ts';
+import { GDPR_COUNTRIES } from '../policy/regime.ts';
+import { REGIMES, type Basis, type DeploymentMode, type PurposeDefinition, type Regime } from '../policy/types.ts';
+
+type Where = Prisma.CustomerWhereInput;
+
+const NOTHING: Where = { id: { in: [] } };
+
+/** Which customers a regime applies to: the SQL twin of `regimeOf`. */
+const regimeWhere: Record<Regime, Where> = {
+  GDPR: { country: { in: [...GDPR_COUNTRIES] } },
+  CCPA: { country: 'US', region: 'CA' },
+  US_STATE: { country: 'US', AND: [{ region: { not: null } }, { region: { not: 'CA' } }] },
+  // Spelled out rather than NOT(...): NOT over a NULL country is NULL in SQL.
+  NONE: {
+    OR: [
+      { country: null },
+      { country: 'US', region: null },
+      { AND: [{ country: { notIn: [...GDPR_COUNTRIES] } }, { country: { not: 'US' } }] },
+    ],
+  },
+};
+
+/**
+ * The customers whose consent lets `purpose` use their ordinary (or, with
+ * `sensitive`, their special-category) data, as a Prisma filter: the SQL
+ * form of `permits()` from the policy engine. Used to exclude rows for
+ * training purposes and to confine filtering and sorting to subjects who
+ * permit the field, so pagination and counts stay right. Any divergence
+ * between the two forms fails closed: the field decision still runs on
+ * every returned row.
+ */
+export function permittedWhere(
+  purpose: PurposeDefinition,
+  mode: DeploymentMode,
+  now: Date,
+  sensitive = false,
+): Where {
+  const regimes: readonly Regime[] = mode === 'strictest' ? ['GDPR'] : REGIMES;
+  const perRegime = regimes.map((regime) => {
+    const rule = ruleFor(purpose, regime, now, sensitive);
+    return mode === 'strictest' ? rule : { AND: [regimeWhere[regime], rule] };
+  });
+  return perRegime.length === 1 ? perRegime[0] : { OR: perRegime };
+}
+
+function ruleFor(purpose: PurposeDefinition, regime: Regime, now: Date, sensitive: boolean): Where {
+  const ordinary = minorAware(purpose, regime, now, false);
+  if (!sensitive) return ordinary;
+  const special = basisWhere(basisFor(purpose, regime, false, true), purpose, regime, now, true);
+  return { AND: [ordinary, special] };
+}
+
+/** Under-16s may need an opt-in where adults need only not to have opted out. */
+function minorAware(purpose: PurposeDefinition, regime: Regime, now: Date, sensitive: boolean): Where {
+  const adult = basisFor(purpose, regime, false, sensitive);
+  const minor = basisFor(purpose, regime, true, sensitive);
+  if (adult === minor) return basisWhere(adult, purpose, regime, now, sensitive);
+  const cutoff = new Date(now);
+  cutoff.setUTCFullYear(cutoff.getUTCFullYear() - 16);
+  return {
+    OR: [
+      { AND: [{ OR: [{ birthDate: null }, { birthDate: { lte: cutoff } }] }, basisWhere(adult, purpose, regime, now, sensitive)] },
+      { AND: [{ birthDate: { gt: cutoff } }, basisWhere(minor, purpose, regime, now, sensitive)] },
+    ],
+  };
+}
+
+function basisWhere(basis: Basis, purpose: PurposeDefinition, regime: Regime, now: Date, sensitive: boolean): Where {
+  const scope = { purposeKey: purpose.key, regime, sensitive };
+  switch (basis) {
+    case 'CONTRACT':
+      return {};
+    case 'DENY':
+      return NOTHING;
+    case 'OPT_OUT':
+      return { consentStates: { none: { ...scope, action: { in: ['WITHDRAW', 'OPT_OUT'] } } } };
+    case 'OPT_IN':
+      return {
+        consentStates: {
+          some: {
+            ...scope,
+            action: { in: ['GRANT', 'OPT_IN'] },
+            purposeVersion: purpose.version,
+            OR: [{ expiresAt: null }, { expiresAt: { gt: now } }],
+          },
+        },
+      };
+  }
+}

@@ -1,0 +1,85 @@
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { Database } from './db/database.ts';
+import { createMasker, parseHmacKeys } from './masking/index.ts';
+import { buildSchema } from './schema/index.ts';
+import type { Context } from './schema/context.ts';
+import { createClientDirectory } from './http/clients.ts';
+import { usePurposeGate } from './http/purpose-gate.ts';
+import { useConsentExtension } from './http/consent-extension.ts';
+import { useDatabaseHealth } from './http/health.ts';
+import { applyPermissions } from './http/permissions.ts';
+import { recordAccess } from './audit/access-log.ts';
+
+export const GRAPHQL_PATH = '/graphql';
+
+const EXAMPLE_QUERY = `# The support chatbot reads a customer's tickets under the "support" purpose.
+# Change the X-Purpose and Authorization headers below to see other clients:
+# see the README for the demo clients and their keys.
+query SupportView {
+  customers(first: 5) {
+    totalCount
+    edges {
+      node {
+        id
+        firstName
+        email
+        country
+        tickets(first: 2) {
+          subject
+          messages { author body }
+        }
+      }
+    }
+  }
+}
+`;
+
+export interface ServerOptions {
+  config: Config;
+  db: Database;
+  logger: Logger;
+}
+
+export function createServer({ config, db, logger }: ServerOptions): YogaServerInstance<Record<string, unknown>, Context> {
+  const keyring = parseHmacKeys(config.hmacKeys, {
+    production: config.env === 'production',
+    log: (msg) => logger.warn(msg),
+  });
+  const masker = createMasker(keyring);
+  const schema = applyPermissions(buildSchema());
+  const authenticate = createClientDirectory(db.prisma);
+
+  return createYoga<Record<string, unknown>, Context>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    landingPage: false,
+    healthCheckEndpoint: '/yoga-health',
+    logging: {
+      debug: (...args) => logger.debug(args.map(String).join(' ')),
+      info: (...args) => logger.info(args.map(String).join(' ')),
+      warn: (...args) => logger.warn(args.map(String).join(' ')),
+      error: (...args) => logger.error(args.map(String).join(' ')),
+    },
+    // Unexpected errors reach clients as "Unexpected error." without stack
+    // traces; coded ConsentQL errors pass through.
+    maskedErrors: true,
+    graphiql:
+      config.env === 'production'
+        ? false
+        : {
+            title: 'ConsentQL',
+            defaultQuery: EXAMPLE_QUERY,
+            headers: JSON.stringify({ Authorization: 'Bearer dev-support-chatbot-key', 'X-Purpose': 'support' }, null, 2),
+          },
+    context: () => ({ db, masker, mode: config.mode, client: null, consent: null }),
+    plugins: [
+      useDatabaseHealth(db),
+      usePurposeGate({ authenticate }),
+      useConsentExtension({
+        onDecided: (ctx, operationName) => recordAccess(db, logger, ctx, operationName),
+      }),
+    ],
+  });
+}

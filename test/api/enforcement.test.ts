@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../support/app.ts';
+
+let app: TestApp;
+const ids = new Map<string, string>();
+
+beforeAll(async () => {
+  app = await createTestApp();
+  const { rows } = await app.db.pool.query<{ id: string; external_id: string }>(
+    `SELECT id, external_id FROM customer WHERE external_id LIKE 'CRM-%' AND external_id NOT SIMILAR TO 'CRM-[0-9]%'`,
+  );
+  for (const row of rows) ids.set(row.external_id, row.id);
+});
+afterAll(() => app.close());
+
+const persona = (externalId: string) => {
+  const id = ids.get(externalId);
+  if (!id) throw new Error(`persona ${externalId} is not in the demo data`);
+  return id;
+};
+
+const CUSTOMER = /* GraphQL */ `
+  query Customer($id: ID!) {
+    customer(id: $id) { id email firstName country phone healthInterests preciseLocation segment }
+  }
+`;
+
+describe('a request reads each field under its declared purpose', () => {
+  it('lets the support chatbot read a ticket conversation under "support"', async () => {
+    const { status, body } = await app.graphql(
+      `query($id: ID!) { customer(id: $id) { firstName tickets { subject messages { author body } } } }`,
+      { client: 'support-chatbot', purpose: 'support', variables: { id: persona('CRM-EU-NO-MARKETING') } },
+    );
+    expect(status).toBe(200);
+    expect(body.errors).toBeUndefined();
+    const ticket = body.data.customer.tickets[0];
+    expect(body.data.customer.firstName).toEqual(expect.any(String));
+    expect(ticket.subject).not.toBe('[REDACTED]');
+    expect(ticket.messages.length).toBeGreaterThan(0);
+    expect(ticket.messages[0].body).toEqual(expect.any(String));
+    expect(ticket.messages[0].body).not.toBe('[REDACTED]');
+    expect(body.extensions.consent).toMatchObject({ purpose: 'support', maskedFields: 0 });
+  });
+
+  it('gives the analytics app stable, purpose-bound HMAC tokens instead of emails', async () => {
+    const query = `{ customers(first: 5) { edges { node { id email } } } }`;
+    const first = await app.graphql(query, { client: 'analytics-app', purpose: 'analytics' });
+    const second = await app.graphql(query, { client: 'analytics-app', purpose: 'analytics' });
+    const tokens = first.body.data.customers.edges.map((e: any) => e.node.email);
+    for (const token of tokens) expect(token).toMatch(/^hmac:[\w-]+:[\w-]+$/);
+    expect(second.body.data.customers.edges.map((e: any) => e.node.email)).toEqual(tokens);
+    const { rows } = await app.db.pool.query('SELECT email FROM customer WHERE id = ANY($1)', [
+      first.body.data.customers.edges.map((e: any) => e.node.id),
+    ]);
+    for (const { email } of rows) expect(tokens).not.toContain(email);
+    expect(first.body.extensions.consent.maskedFields).toBeGreaterThanOrEqual(5);
+  });
+
+  it('masks an EU customer without marketing consent and shows a Californian who never opted out', async () => {
+    const eu = await app.graphql(CUSTOMER, {
+      client: 'email-platform-sync',
+      purpose: 'marketing',
+      variables: { id: persona('CRM-EU-NO-MARKETING') },
+    });
+    expect(eu.body.data.customer).toMatchObject({ email: expect.stringMatching(/^hmac:/), firstName: null, segment: null });
+    const ca = await app.graphql(CUSTOMER, {
+      client: 'email-platform-sync',
+      purpose: 'marketing',
+      variables: { id: persona('CRM-CA-DEFAULT') },
+    });
+    expect(ca.body.data.customer.email).toMatch(/@/);
+    expect(ca.body.data.customer.firstName).toEqual(expect.any(String));
+    expect(ca.body.data.customer.country).toBe('US');
+  });
+
+  it('masks a Californian with a GPC opt-out under "ad_sharing" but not under "marketing"', async () => {
+    const id = persona('CRM-CA-GPC');
+    const query = `query($id: ID!) { customer(id: $id) { country segment } }`;
+    const sharing = await app.graphql(query, { client: 'ad-partner-export', purpose: 'ad_sharing', variables: { id } });
+    expect(sharing.body.data.customer).toEqual({ country: null, segment: null });
+    const marketing = await app.graphql(query, { client: 'email-platform-sync', purpose: 'marketing', variables: { id } });
+    expect(marketing.body.data.customer).toEqual({ country: 'US', segment: expect.any(String) });
+  });
+
+  it('leaves customers without an ai_training grant out of the list and its count', async () => {
+    const { body } = await app.graphql(`{ customers(first: 1000) { totalCount edges { node { id } } } }`, {
+      client: 'churn-model-training',
+      purpose: 'ai_training',
+    });
+    const returned = new Set(body.data.customers.edges.map((e: any) => e.node.id));
+    const { rows } = await app.db.pool.query<{ id: string }>(
+      `SELECT DISTINCT customer_id AS id FROM consent_state
+        WHERE purpose_key = 'ai_training' AND action IN ('GRANT','OPT_IN') AND NOT sensitive
+          AND (expires_at IS NULL OR expires_at > now()) AND purpose_version = 1`,
+    );
+    const granted = new Set(rows.map((r) => r.id));
+    expect(body.data.customers.totalCount).toBeGreaterThan(0);
+    expect(body.data.customers.totalCount).toBe(granted.size);
+    expect(returned.size).toBe(granted.size);
+    for (const id of returned) expect(granted.has(id as string)).toBe(true);
+    expect(returned.has(persona('CRM-EU-NO-MARKETING'))).toBe(false);
+    expect(returned.has(persona('CRM-EU-AI-TRAINING'))).toBe(true);
+    const single = await app.graphql(`query($id: ID!) { customer(id: $id) { id } }`, {
+      client: 'churn-model-training',
+      purpose: 'ai_training',
+      variables: { id: persona('CRM-EU-NO-MARKETING') },
+    });
+    expect(single.body.data.customer).toBeNull();
+  });
+
+  it('explains each masked path when a permitted client asks', async () => {
+    const { body } = await app.graphql(CUSTOMER, {
+      client: 'schema-admin',
+      purpose: 'marketing',
+      variables: { id: persona('CRM-EU-WITHDRAWN') },
+      headers: { 'x-consent-explain': '1' },
+    });
+    expect(body.errors).toBeUndefined();
+    expect(body.extensions.consent.masked).toContainEqual({ path: 'customer.email', reason: 'WITHDRAWN' });
+    expect(body.extensions.consent.masked).toContainEqual({ path: 'customer.preciseLocation', reason: 'PURPOSE_NOT_SERVED' });
+  });
+});

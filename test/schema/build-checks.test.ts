@@ -1,0 +1,66 @@
+import SchemaBuilder from '@pothos/core';
+import { describe, expect, it } from 'vitest';
+import ConsentPlugin, { ConsentSchemaError, type PurposeTagOptions } from '../../src/schema/consent-plugin/index.ts';
+
+interface Person {
+  id: string;
+  email: string;
+  nickname: string;
+  age: number;
+}
+
+/** A small personal-data schema built with only the consent plugin. */
+function buildPersonSchema(fields: (t: any) => Record<string, unknown>) {
+  // The Prisma plugin's global types ask every builder for `prisma` options; this one has no Prisma.
+  const builder = new SchemaBuilder<{ Context: object }>({ plugins: [ConsentPlugin] } as never);
+  const PersonRef = builder.objectRef<Person>('Person').implement({
+    personalData: { subject: (p) => p.id },
+    fields: fields as never,
+  });
+  builder.queryType({ fields: (t) => ({ person: t.field({ type: PersonRef, resolve: () => null as never }) }) });
+  return () => builder.toSchema();
+}
+
+describe('the schema refuses to build when personal data could leave untagged or unmaskable', () => {
+  it('fails on an untagged field, naming it', () => {
+    const build = buildPersonSchema((t) => ({
+      id: t.exposeID('id', { nullable: false, purpose: 'surrogate-key' }),
+      email: t.exposeString('email', { purpose: { serves: ['support'], category: 'contact', mask: 'hmac' } }),
+      nickname: t.exposeString('nickname'),
+    }));
+    expect(build).toThrow(ConsentSchemaError);
+    expect(build).toThrow(/Person\.nickname has no purpose tag/);
+  });
+
+  it('fails on a tagged field declared non-null', () => {
+    const build = buildPersonSchema((t) => ({
+      email: t.exposeString('email', {
+        nullable: false,
+        purpose: { serves: ['support'], category: 'contact', mask: 'null' },
+      }),
+    }));
+    expect(build).toThrow(/Person\.email is non-null/);
+  });
+
+  it('fails on a mask that does not fit the field type', () => {
+    const build = buildPersonSchema((t) => ({
+      age: t.exposeInt('age', { purpose: { serves: ['analytics'], category: 'demographic', mask: 'hmac' } }),
+    }));
+    expect(build).toThrow(/Person\.age \(Int\) has mask 'hmac'/);
+  });
+
+  it('builds when every field is tagged, nullable and maskable', () => {
+    const build = buildPersonSchema((t) => ({
+      id: t.exposeID('id', { nullable: false, purpose: 'surrogate-key' }),
+      email: t.exposeString('email', { purpose: { serves: ['support'], category: 'contact', mask: 'hmac' } }),
+      age: t.exposeInt('age', { purpose: { serves: ['analytics'], category: 'demographic', mask: 'null' } }),
+    }));
+    expect(build).not.toThrow();
+  });
+
+  it('rejects a misspelt purpose at compile time (checked by `npm test`, which type-checks first)', () => {
+    // @ts-expect-error "markting" is not a purpose of the taxonomy
+    const misspelt: PurposeTagOptions = { serves: ['markting'], category: 'contact', mask: 'hmac' };
+    expect(misspelt.serves).toEqual(['markting']);
+  });
+});

@@ -1,0 +1,54 @@
+import { inject } from 'vitest';
+import pino from 'pino';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { openDatabase, type Database } from '../../src/db/database.ts';
+import { createServer } from '../../src/server.ts';
+import { DEMO_CLIENTS } from '../../src/db/demo-clients.ts';
+
+export const databaseUrl = () => inject('databaseUrl');
+
+export interface TestApp {
+  db: Database;
+  /** SQL statements Prisma sent since the last `resetQueries()`. */
+  queries: string[];
+  resetQueries(): void;
+  /** POST a GraphQL request through Yoga's real HTTP handling (no port). */
+  graphql(
+    query: string,
+    options?: { variables?: Record<string, unknown>; client?: string; purpose?: string; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any }>;
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export function keyOf(clientName: string): string {
+  const client = DEMO_CLIENTS.find((c) => c.name === clientName);
+  if (!client) throw new Error(`No demo client named ${clientName}; known: ${DEMO_CLIENTS.map((c) => c.name).join(', ')}`);
+  return client.apiKey;
+}
+
+export async function createTestApp(overrides: Partial<Config> = {}): Promise<TestApp> {
+  const queries: string[] = [];
+  const config = { ...loadConfig({ NODE_ENV: 'test' }), ...overrides };
+  const db = await openDatabase({ databaseUrl: databaseUrl(), onQuery: (sql) => queries.push(sql) });
+  const yoga = createServer({ config, db, logger: pino({ level: 'silent' }) });
+  const fetchPath = (path: string, init?: RequestInit) => Promise.resolve(yoga.fetch(new Request(`http://localhost${path}`, init)));
+  return {
+    db,
+    queries,
+    resetQueries: () => queries.splice(0),
+    fetch: fetchPath,
+    async graphql(query, options = {}) {
+      const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...options.headers };
+      if (options.client) headers.authorization = `Bearer ${keyOf(options.client)}`;
+      if (options.purpose) headers['x-purpose'] = options.purpose;
+      const response = await fetchPath('/graphql', {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ query, variables: options.variables }),
+      });
+      return { status: response.status, body: await response.json() };
+    },
+    close: () => db.close(),
+  };
+}
