@@ -40,15 +40,17 @@ export interface ServerOptions {
   config: Config;
   db: Database;
   logger: Logger;
+  /** `npm run bench` only: the same server without field decisions, as its baseline. */
+  benchmarkBaseline?: boolean;
 }
 
-export function createServer({ config, db, logger }: ServerOptions): YogaServerInstance<Record<string, unknown>, Context> {
+export function createServer({ config, db, logger, benchmarkBaseline }: ServerOptions): YogaServerInstance<Record<string, unknown>, Context> {
   const keyring = parseHmacKeys(config.hmacKeys, {
     production: config.env === 'production',
     log: (msg) => logger.warn(msg),
   });
   const masker = createMasker(keyring);
-  const schema = applyPermissions(buildSchema());
+  const schema = applyPermissions(buildSchema({ benchmarkBaseline }));
   const authenticate = createClientDirectory(db.prisma);
 
   return createYoga<Record<string, unknown>, Context>({

@@ -24,8 +24,11 @@ const purposeDirective = new GraphQLDirective({
   },
 });
 
-export function buildSchema(): GraphQLSchema {
-  return builder.toSchema({ directives: [purposeDirective] });
+export function buildSchema(options: { benchmarkBaseline?: boolean } = {}): GraphQLSchema {
+  return builder.toSchema({
+    directives: [purposeDirective],
+    consentEnforcement: options.benchmarkBaseline ? 'off-for-benchmark-baseline' : 'on',
+  });
 }
 
 /** The schema as printed to schema.graphql, with the purpose directives. */

@@ -8,6 +8,14 @@ declare global {
       consent: PothosConsentPlugin<Types>;
     }
 
+    export interface BuildSchemaOptions<Types extends SchemaTypes> {
+      /**
+       * Only for `npm run bench`'s baseline: builds the same schema with field
+       * decisions switched off. Not reachable from configuration.
+       */
+      consentEnforcement?: 'on' | 'off-for-benchmark-baseline';
+    }
+
     export interface ObjectTypeOptions<Types extends SchemaTypes = SchemaTypes, Shape = unknown> {
       /** Marks a type that holds personal data: every field then needs a `purpose` tag. */
       personalData?: PersonalDataOptions<Shape>;

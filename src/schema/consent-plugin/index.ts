@@ -76,6 +76,7 @@ export class PothosConsentPlugin<Types extends SchemaTypes> extends BasePlugin<T
   ): GraphQLFieldResolver<unknown, Types['Context'], object> {
     const tag = fieldConfig.extensions?.[TAG_EXTENSION] as FieldTag | 'surrogate-key' | undefined;
     if (!tag || tag === 'surrogate-key') return resolver;
+    if (this.options.consentEnforcement === 'off-for-benchmark-baseline') return resolver;
     const typeConfig = this.buildCache.getTypeConfig(fieldConfig.parentType);
     const personalData = (typeConfig.pothosOptions as { personalData?: PersonalDataOptions<unknown> }).personalData;
     // Checked in afterBuild with a clear message; here only to keep types honest.
