@@ -82,7 +82,7 @@ describe('requests without a valid client or purpose are refused with a code, be
       }),
     );
     expect(body.errors[0].extensions).toMatchObject({ code: 'FILTER_NOT_ALLOWED', field: 'segment', purpose: 'support' });
-    expect(status).toBe(200);
+    expect(status).toBe(400);
   });
 });
 

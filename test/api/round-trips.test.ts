@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../support/app.ts';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await createTestApp();
+});
+afterAll(() => app.close());
+
+const PAGE = /* GraphQL */ `
+  query Page($first: Int!) {
+    customers(first: $first) {
+      totalCount
+      edges {
+        node {
+          id email country segment
+          orders(first: 5) { number total items { sku quantity } }
+          tickets(first: 2) { subject messages { body } }
+          interactions(first: 5) { campaign kind }
+        }
+      }
+    }
+  }
+`;
+
+async function statementsFor(first: number): Promise<string[]> {
+  app.resetQueries();
+  const { body } = await app.graphql(PAGE, { client: 'schema-admin', purpose: 'support', variables: { first } });
+  expect(body.errors).toBeUndefined();
+  expect(body.data.customers.edges).toHaveLength(first);
+  return [...app.queries];
+}
+
+describe('database round trips per request', () => {
+  it('do not grow with the page size (10 vs 500 customers with nested records)', async () => {
+    await statementsFor(1); // the client's key is looked up once, then cached
+    const small = await statementsFor(10);
+    const large = await statementsFor(500);
+    expect(large.length).toBe(small.length);
+    // One statement for the page with its nested records and consent, one for the count.
+    expect(small.map((sql) => sql.slice(0, 24))).toEqual(['SELECT "t0"."id", "t0"."', 'SELECT COUNT(*) AS "_cou']);
+  });
+});
