@@ -3,7 +3,9 @@ import type { Masker } from '../masking/index.ts';
 import type { DeploymentMode } from '../policy/types.ts';
 import type { RequestConsent } from './consent-plugin/index.ts';
 
-export type ClientRole = 'CONSUMER' | 'SCHEMA_OWNER' | 'ADMIN';
+import type { ClientRole } from '../generated/prisma/enums.ts';
+
+export type { ClientRole };
 
 export interface AuthenticatedClient {
   id: string;
@@ -21,4 +23,8 @@ export interface Context {
   client: AuthenticatedClient | null;
   /** Null until a valid purpose has been declared: personal data then reads as masked. */
   consent: RequestConsent | null;
+  /** The HTTP request (set by Yoga): consent writes read Sec-GPC and proof headers from it. */
+  request?: Request;
+  /** The Node request when served by node:http (set by Yoga): the peer address for proof of consent. */
+  req?: { socket?: { remoteAddress?: string } };
 }

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../support/app.ts';
+import {
+  CustomerEmailsDocument,
+  CustomerProfileDocument,
+  CustomerTicketsDocument,
+  TrainingSetDocument,
+} from '../generated/operations.ts';
 
 let app: TestApp;
 const ids = new Map<string, string>();
@@ -19,58 +25,53 @@ const persona = (externalId: string) => {
   return id;
 };
 
-const CUSTOMER = /* GraphQL */ `
-  query Customer($id: ID!) {
-    customer(id: $id) { id email firstName country phone healthInterests preciseLocation segment }
-  }
-`;
 
 describe('a request reads each field under its declared purpose', () => {
   it('lets the support chatbot read a ticket conversation under "support"', async () => {
-    const { status, body } = await app.graphql(
-      `query($id: ID!) { customer(id: $id) { firstName tickets { subject messages { author body } } } }`,
-      { client: 'support-chatbot', purpose: 'support', variables: { id: persona('CRM-EU-NO-MARKETING') } },
-    );
+    const { status, body } = await app.graphql(CustomerTicketsDocument, {
+      client: 'support-chatbot',
+      purpose: 'support',
+      variables: { id: persona('CRM-EU-NO-MARKETING') },
+    });
     expect(status).toBe(200);
     expect(body.errors).toBeUndefined();
-    const ticket = body.data.customer.tickets[0];
-    expect(body.data.customer.firstName).toEqual(expect.any(String));
+    const customer = body.data!.customer!;
+    const ticket = customer.tickets![0];
+    expect(customer.firstName).toEqual(expect.any(String));
     expect(ticket.subject).not.toBe('[REDACTED]');
-    expect(ticket.messages.length).toBeGreaterThan(0);
-    expect(ticket.messages[0].body).toEqual(expect.any(String));
-    expect(ticket.messages[0].body).not.toBe('[REDACTED]');
+    expect(ticket.messages!.length).toBeGreaterThan(0);
+    expect(ticket.messages![0].body).toEqual(expect.any(String));
+    expect(ticket.messages![0].body).not.toBe('[REDACTED]');
     expect(body.extensions.consent).toMatchObject({ purpose: 'support', maskedFields: 0 });
   });
 
   it('gives the analytics app stable, purpose-bound HMAC tokens instead of emails', async () => {
-    const query = `{ customers(first: 5) { edges { node { id email } } } }`;
-    const first = await app.graphql(query, { client: 'analytics-app', purpose: 'analytics' });
-    const second = await app.graphql(query, { client: 'analytics-app', purpose: 'analytics' });
-    const tokens = first.body.data.customers.edges.map((e: any) => e.node.email);
+    const read = () => app.graphql(CustomerEmailsDocument, { client: 'analytics-app', purpose: 'analytics', variables: { first: 5 } });
+    const first = await read();
+    const second = await read();
+    const tokens = first.body.data!.customers!.edges!.map((e) => e!.node!.email);
     for (const token of tokens) expect(token).toMatch(/^hmac:[\w-]+:[\w-]+$/);
-    expect(second.body.data.customers.edges.map((e: any) => e.node.email)).toEqual(tokens);
+    expect(second.body.data!.customers!.edges!.map((e) => e!.node!.email)).toEqual(tokens);
     const { rows } = await app.db.pool.query('SELECT email FROM customer WHERE id = ANY($1)', [
-      first.body.data.customers.edges.map((e: any) => e.node.id),
+      first.body.data!.customers!.edges!.map((e) => e!.node!.id),
     ]);
     for (const { email } of rows) expect(tokens).not.toContain(email);
     expect(first.body.extensions.consent.maskedFields).toBeGreaterThanOrEqual(5);
   });
 
   it('masks an EU customer without marketing consent and shows a Californian who never opted out', async () => {
-    const eu = await app.graphql(CUSTOMER, {
+    const eu = await app.graphql(CustomerProfileDocument, {
       client: 'email-platform-sync',
       purpose: 'marketing',
       variables: { id: persona('CRM-EU-NO-MARKETING') },
     });
-    expect(eu.body.data.customer).toMatchObject({ email: expect.stringMatching(/^hmac:/), firstName: null, segment: null });
-    const ca = await app.graphql(CUSTOMER, {
+    expect(eu.body.data!.customer).toMatchObject({ email: expect.stringMatching(/^hmac:/), firstName: null, segment: null });
+    const ca = await app.graphql(CustomerProfileDocument, {
       client: 'email-platform-sync',
       purpose: 'marketing',
       variables: { id: persona('CRM-CA-DEFAULT') },
     });
-    expect(ca.body.data.customer.email).toMatch(/@/);
-    expect(ca.body.data.customer.firstName).toEqual(expect.any(String));
-    expect(ca.body.data.customer.country).toBe('US');
+    expect(ca.body.data!.customer).toMatchObject({ email: expect.stringMatching(/@/), firstName: expect.any(String), country: 'US' });
   });
 
   it('masks a Californian with a GPC opt-out under "ad_sharing" but not under "marketing"', async () => {
@@ -83,33 +84,34 @@ describe('a request reads each field under its declared purpose', () => {
   });
 
   it('leaves customers without an ai_training grant out of the list and its count', async () => {
-    const { body } = await app.graphql(`{ customers(first: 1000) { totalCount edges { node { id } } } }`, {
+    const { body } = await app.graphql(TrainingSetDocument, {
       client: 'churn-model-training',
       purpose: 'ai_training',
+      variables: { first: 1000 },
     });
-    const returned = new Set(body.data.customers.edges.map((e: any) => e.node.id));
+    const returned = new Set(body.data!.customers!.edges!.map((e) => e!.node!.id));
     const { rows } = await app.db.pool.query<{ id: string }>(
       `SELECT DISTINCT customer_id AS id FROM consent_state
         WHERE purpose_key = 'ai_training' AND action IN ('GRANT','OPT_IN') AND NOT sensitive
           AND (expires_at IS NULL OR expires_at > now()) AND purpose_version = 1`,
     );
     const granted = new Set(rows.map((r) => r.id));
-    expect(body.data.customers.totalCount).toBeGreaterThan(0);
-    expect(body.data.customers.totalCount).toBe(granted.size);
+    expect(granted.size).toBeGreaterThan(0);
+    expect(body.data!.customers!.totalCount).toBe(granted.size);
     expect(returned.size).toBe(granted.size);
-    for (const id of returned) expect(granted.has(id as string)).toBe(true);
+    for (const id of returned) expect(granted.has(id)).toBe(true);
     expect(returned.has(persona('CRM-EU-NO-MARKETING'))).toBe(false);
     expect(returned.has(persona('CRM-EU-AI-TRAINING'))).toBe(true);
-    const single = await app.graphql(`query($id: ID!) { customer(id: $id) { id } }`, {
+    const single = await app.graphql(CustomerProfileDocument, {
       client: 'churn-model-training',
       purpose: 'ai_training',
       variables: { id: persona('CRM-EU-NO-MARKETING') },
     });
-    expect(single.body.data.customer).toBeNull();
+    expect(single.body.data!.customer).toBeNull();
   });
 
   it('explains each masked path when a permitted client asks', async () => {
-    const { body } = await app.graphql(CUSTOMER, {
+    const { body } = await app.graphql(CustomerProfileDocument, {
       client: 'schema-admin',
       purpose: 'marketing',
       variables: { id: persona('CRM-EU-WITHDRAWN') },

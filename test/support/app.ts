@@ -1,4 +1,6 @@
 import { inject } from 'vitest';
+import { print } from 'graphql';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
@@ -7,16 +9,32 @@ import { DEMO_CLIENTS } from '../../src/db/demo-clients.ts';
 
 export const databaseUrl = () => inject('databaseUrl');
 
+export interface RequestOptions<Variables> {
+  variables?: Variables;
+  /** A demo client's name: its key goes into the Authorization header. */
+  client?: string;
+  /** The X-Purpose header. */
+  purpose?: string;
+  headers?: Record<string, string>;
+}
+
+export interface GraphQLBody<Result> {
+  data?: Result | null;
+  // Loosely typed on purpose: tests assert on them whole.
+  errors?: any;
+  extensions?: any;
+}
+
 export interface TestApp {
   db: Database;
   /** SQL statements Prisma sent since the last `resetQueries()`. */
   queries: string[];
   resetQueries(): void;
   /** POST a GraphQL request through Yoga's real HTTP handling (no port). */
-  graphql(
-    query: string,
-    options?: { variables?: Record<string, unknown>; client?: string; purpose?: string; headers?: Record<string, string> },
-  ): Promise<{ status: number; body: any }>;
+  graphql<Result = any, Variables = Record<string, unknown>>(
+    query: string | TypedDocumentNode<Result, Variables>,
+    options?: RequestOptions<Variables>,
+  ): Promise<{ status: number; body: GraphQLBody<Result> }>;
   fetch(path: string, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
 }
@@ -45,7 +63,7 @@ export async function createTestApp(overrides: Partial<Config> = {}): Promise<Te
       const response = await fetchPath('/graphql', {
         method: 'POST',
         headers,
-        body: JSON.stringify({ query, variables: options.variables }),
+        body: JSON.stringify({ query: typeof query === 'string' ? query : print(query), variables: options.variables }),
       });
       return { status: response.status, body: await response.json() };
     },
