@@ -21,7 +21,16 @@ export interface App {
  * migrations, syncs the purpose taxonomy, seeds a fresh embedded database with
  * the demo data, and serves the API.
  */
-export async function startApp(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<App> {
+/** JSON lines for machines; readable lines when a person watches a terminal. */
+export function createLogger(config: Config): Logger {
+  const pretty = process.stdout.isTTY && config.env !== 'production';
+  return pino({
+    level: config.logLevel,
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { ignore: 'pid,hostname', translateTime: 'HH:MM:ss' } } } : {}),
+  });
+}
+
+export async function startApp(config: Config, logger: Logger = createLogger(config)): Promise<App> {
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     const { applied } = await migrate(db.pool, { log: (m) => logger.debug(m) });

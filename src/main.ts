@@ -2,9 +2,17 @@ import { startApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { DEMO_CLIENTS } from './db/demo-clients.ts';
 
-const config = loadConfig();
+let config: ReturnType<typeof loadConfig>;
+let app: Awaited<ReturnType<typeof startApp>>;
 const started = performance.now();
-const app = await startApp(config);
+try {
+  config = loadConfig();
+  app = await startApp(config);
+} catch (error) {
+  // A start-up failure is the operator's to fix: say what, not where in our code.
+  console.error(`ConsentQL could not start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
 const { logger } = app;
 
 logger.info(
