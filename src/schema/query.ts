@@ -97,8 +97,11 @@ function customerWhere(
 }
 
 function customerOrderBy(order: OrderInput | null | undefined): Prisma.CustomerOrderByWithRelationInput[] {
-  const direction = order?.direction === 'DESC' ? 'desc' : 'asc';
-  return order ? [{ [order.field]: direction }, { id: 'asc' }] : [{ id: 'asc' }];
+  if (!order) return [{ id: 'asc' }];
+  const sort = order.direction === 'DESC' ? 'desc' : 'asc';
+  // Unknown values last whichever the direction; the id keeps pages stable.
+  const key = order.field === 'churnScore' ? { sort, nulls: 'last' as const } : sort;
+  return [{ [order.field]: key }, { id: 'asc' }];
 }
 
 builder.queryType({

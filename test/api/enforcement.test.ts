@@ -122,3 +122,78 @@ describe('a request reads each field under its declared purpose', () => {
     expect(body.extensions.consent.masked).toContainEqual({ path: 'customer.preciseLocation', reason: 'PURPOSE_NOT_SERVED' });
   });
 });
+
+describe('jurisdiction and sensitivity', () => {
+  const explainFor = async (externalId: string, purpose: string) => {
+    const { body } = await app.graphql(CustomerProfileDocument, {
+      client: 'schema-admin',
+      purpose,
+      variables: { id: persona(externalId) },
+      headers: { 'x-consent-explain': '1' },
+    });
+    return { customer: body.data!.customer!, masked: body.extensions.consent.masked as { path: string; reason: string }[] };
+  };
+
+  it('masks sensitive data of a Virginian without a sensitive-data opt-in, but not their ordinary data', async () => {
+    const { customer, masked } = await explainFor('CRM-VA-SENSITIVE', 'personalization');
+    expect(customer.healthInterests).toBeNull();
+    expect(customer.preciseLocation).toMatch(/^-?\d+,-?\d+$/);
+    expect(masked).toContainEqual({ path: 'customer.healthInterests', reason: 'SENSITIVE_REQUIRES_OPT_IN' });
+    expect(masked).toContainEqual({ path: 'customer.preciseLocation', reason: 'SENSITIVE_REQUIRES_OPT_IN' });
+    expect(masked.map((m) => m.path)).not.toContain('customer.segment');
+  });
+
+  it('requires an opt-in from a Californian under 16 for ad sharing', async () => {
+    const { customer, masked } = await explainFor('CRM-CA-MINOR', 'ad_sharing');
+    expect(customer.segment).toBeNull();
+    expect(masked).toContainEqual({ path: 'customer.segment', reason: 'MINOR_REQUIRES_OPT_IN' });
+  });
+
+  it('treats an unknown jurisdiction as the strictest regime', async () => {
+    const { customer, masked } = await explainFor('CRM-UNKNOWN', 'marketing');
+    expect(customer.email).toMatch(/^hmac:/);
+    expect(masked).toContainEqual({ path: 'customer.email', reason: 'NO_CONSENT' });
+  });
+
+  it('treats everyone as GDPR in strictest-everywhere mode', async () => {
+    const strict = await createTestApp({ mode: 'strictest' });
+    try {
+      const { body } = await strict.graphql(CustomerProfileDocument, {
+        client: 'email-platform-sync',
+        purpose: 'marketing',
+        variables: { id: persona('CRM-CA-DEFAULT') },
+      });
+      expect(body.data!.customer).toMatchObject({ email: expect.stringMatching(/^hmac:/), firstName: null });
+    } finally {
+      await strict.close();
+    }
+  });
+});
+
+describe('side channels', () => {
+  it('confines a filter to subjects who let the purpose see the filtered field', async () => {
+    const { body } = await app.graphql(
+      `{ customers(first: 1000, filter: { segment: "vip" }) { totalCount edges { node { segment email } } } }`,
+      { client: 'email-platform-sync', purpose: 'marketing' },
+    );
+    expect(body.errors).toBeUndefined();
+    const nodes = body.data.customers.edges.map((e: any) => e.node);
+    expect(nodes.length).toBeGreaterThan(0);
+    // Every row the filter matched shows the value it matched on: no masked row leaks through the filter.
+    for (const node of nodes) expect(node.segment).toBe('vip');
+    expect(body.data.customers.totalCount).toBe(nodes.length);
+    const { rows } = await app.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM customer WHERE segment = 'vip'`);
+    expect(nodes.length).toBeLessThan(rows[0].n);
+  });
+
+  it('confines sorting the same way', async () => {
+    const { body } = await app.graphql(
+      `{ customers(first: 50, orderBy: { field: CHURN_SCORE, direction: DESC }) { edges { node { churnScore } } } }`,
+      { client: 'email-platform-sync', purpose: 'marketing' },
+    );
+    const scores = body.data.customers.edges.map((e: any) => e.node.churnScore);
+    // Masked scores would read as null: none may be sorted in among the visible ones.
+    expect(scores.every((s: number | null) => typeof s === 'number')).toBe(true);
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+  });
+});
