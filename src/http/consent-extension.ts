@@ -1,3 +1,4 @@
+import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../schema/context.ts';
 
@@ -17,7 +18,7 @@ export function useConsentExtension(options: ConsentExtensionOptions = {}): Plug
         onExecuteDone({ result, setResult }) {
           const ctx = args.contextValue as Context;
           if (!ctx.consent || !result || Symbol.asyncIterator in result) return;
-          options.onDecided?.(ctx, args.operationName ?? undefined);
+          options.onDecided?.(ctx, getOperationAST(args.document, args.operationName)?.name?.value);
           setResult({ ...result, extensions: { ...result.extensions, consent: ctx.consent.summary() } });
         },
       };

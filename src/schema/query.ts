@@ -68,11 +68,12 @@ function customerWhere(
   info: { schema: GraphQLSchema },
   filter: FilterInput | null | undefined,
   order: OrderInput | null | undefined,
+  { excludeRows = true } = {},
 ): Prisma.CustomerWhereInput {
   const consent = requireConsent(ctx);
   const { purpose, now } = consent;
   const and: Prisma.CustomerWhereInput[] = [];
-  if (purpose.excludeRows) and.push(permittedWhere(purpose, ctx.mode, now));
+  if (purpose.excludeRows && excludeRows) and.push(permittedWhere(purpose, ctx.mode, now));
 
   const guarded = new Map<string, string>();
   for (const [field, value] of Object.entries(filter ?? {})) {
@@ -144,8 +145,19 @@ builder.queryType({
           registerSubjects(consent, ctx.mode, rows as unknown as SubjectRow[]);
           return rows;
         },
-        totalCount: (_parent, args, ctx, info) =>
-          ctx.db.prisma.customer.count({ where: customerWhere(ctx, info, args.filter, args.orderBy) }),
+        totalCount: async (_parent, args, ctx, info) => {
+          const consent = requireConsent(ctx);
+          const count = (where: Prisma.CustomerWhereInput) => ctx.db.prisma.customer.count({ where });
+          const permitted = count(customerWhere(ctx, info, args.filter, args.orderBy));
+          if (!consent.purpose.excludeRows) return permitted;
+          // The one place the excluded rows are counted: only when a total is asked for.
+          const [kept, all] = await Promise.all([
+            permitted,
+            count(customerWhere(ctx, info, args.filter, args.orderBy, { excludeRows: false })),
+          ]);
+          consent.excludedRows = all - kept;
+          return kept;
+        },
       },
       {},
       {},

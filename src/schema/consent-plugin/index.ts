@@ -75,13 +75,20 @@ export class PothosConsentPlugin<Types extends SchemaTypes> extends BasePlugin<T
     fieldConfig: PothosOutputFieldConfig<Types>,
   ): GraphQLFieldResolver<unknown, Types['Context'], object> {
     const tag = fieldConfig.extensions?.[TAG_EXTENSION] as FieldTag | 'surrogate-key' | undefined;
-    if (!tag || tag === 'surrogate-key') return resolver;
-    if (this.options.consentEnforcement === 'off-for-benchmark-baseline') return resolver;
+    if (!tag || this.options.consentEnforcement === 'off-for-benchmark-baseline') return resolver;
     const typeConfig = this.buildCache.getTypeConfig(fieldConfig.parentType);
     const personalData = (typeConfig.pothosOptions as { personalData?: PersonalDataOptions<unknown> }).personalData;
     // Checked in afterBuild with a clear message; here only to keep types honest.
     if (!personalData) return resolver;
     const subjectOf = personalData.subject;
+
+    if (tag === 'surrogate-key') {
+      // Returned wherever its row is; noted so the audit names the subject.
+      return (parent, args, context, info) => {
+        (context as unknown as ConsentContext).consent?.reference(subjectOf(parent));
+        return resolver(parent, args, context, info);
+      };
+    }
     const { mask } = tag;
 
     return (parent, args, context, info) => {

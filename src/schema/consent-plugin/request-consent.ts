@@ -18,8 +18,11 @@ export interface MaskedPath {
 export class RequestConsent {
   private readonly subjects = new Map<string, Subject>();
   private readonly decisions = new Map<string, [Decision?, Decision?, Decision?]>();
+  /** Subjects of which something was returned by a surrogate key alone. */
+  private readonly referenced = new Set<string>();
   maskedFields = 0;
-  excludedRows = 0;
+  /** Counted with `totalCount` for purposes that exclude rows; null when not counted. */
+  excludedRows: number | null;
   readonly maskedPaths: MaskedPath[] = [];
 
   constructor(
@@ -27,14 +30,24 @@ export class RequestConsent {
     readonly now: Date,
     /** Whether the client asked for (and may see) per-path reasons. */
     readonly explain: boolean,
-  ) {}
+  ) {
+    this.excludedRows = purpose.excludeRows ? null : 0;
+  }
 
   addSubject(id: string, subject: Subject): void {
     this.subjects.set(id, subject);
   }
 
+  /**
+   * The subjects whose data this response returned (masked or not): the
+   * rows loaded but not returned (a connection's look-ahead row) are not.
+   */
   subjectIds(): string[] {
-    return [...this.subjects.keys()];
+    return [...new Set([...this.decisions.keys(), ...this.referenced])].sort();
+  }
+
+  reference(subjectId: string): void {
+    this.referenced.add(subjectId);
   }
 
   decision(subjectId: string, tag: FieldTag): Decision {
@@ -62,7 +75,7 @@ export class RequestConsent {
       purpose: this.purpose.key,
       purposeVersion: this.purpose.version,
       policyVersion: POLICY_VERSION,
-      subjects: this.subjects.size,
+      subjects: this.subjectIds().length,
       maskedFields: this.maskedFields,
       excludedRows: this.excludedRows,
       ...(this.explain ? { masked: this.maskedPaths } : {}),

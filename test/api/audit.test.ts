@@ -1,0 +1,35 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../support/app.ts';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await createTestApp();
+});
+afterAll(() => app.close());
+
+describe('access records', () => {
+  it('records who read whose data for which purpose, after the response', async () => {
+    const operation = `AuditProbe${Date.now()}`;
+    const { body } = await app.graphql(`query ${operation} { customers(first: 2) { edges { node { id email } } } }`, {
+      client: 'analytics-app',
+      purpose: 'analytics',
+    });
+    const returned = body.data.customers.edges.map((e: any) => e.node.id).sort();
+    let record: any;
+    for (let attempt = 0; attempt < 50 && !record; attempt++) {
+      const { rows } = await app.db.pool.query(
+        `SELECT a.purpose_key, a.subject_ids, a.fields_masked, c.name AS client
+           FROM access_record a JOIN api_client c ON c.id = a.client_id WHERE a.operation = $1`,
+        [operation],
+      );
+      record = rows[0];
+      if (!record) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(record).toEqual({
+      purpose_key: 'analytics',
+      client: 'analytics-app',
+      subject_ids: returned,
+      fields_masked: 2,
+    });
+  });
+});
