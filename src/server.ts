@@ -1,4 +1,5 @@
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
@@ -14,9 +15,9 @@ import { recordAccess } from './audit/access-log.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
-const EXAMPLE_QUERY = `# The support chatbot reads a customer's tickets under the "support" purpose.
-# Change the X-Purpose and Authorization headers below to see other clients:
-# see the README for the demo clients and their keys.
+const EXAMPLE_QUERY = `# The support chatbot reads tickets under the "support" purpose.
+# Change the headers below to act as another demo client
+# (see the README or the start-up log for their keys).
 query SupportView {
   customers(first: 5) {
     totalCount
@@ -35,6 +36,22 @@ query SupportView {
   }
 }
 `;
+
+/**
+ * GraphiQL from the installed bundle rather than Yoga's default CDN, so that
+ * it works offline and loads nothing from third parties; the page (about
+ * 9 MB of inlined assets) is rendered once per set of options.
+ */
+const graphiqlPages = new Map<string, string>();
+function renderGraphiQLOnce(options: Parameters<typeof renderGraphiQL>[0]): string {
+  const key = JSON.stringify(options);
+  let page = graphiqlPages.get(key);
+  if (!page) {
+    page = renderGraphiQL(options);
+    graphiqlPages.set(key, page);
+  }
+  return page;
+}
 
 export interface ServerOptions {
   config: Config;
@@ -67,6 +84,7 @@ export function createServer({ config, db, logger, benchmarkBaseline }: ServerOp
     // Unexpected errors reach clients as "Unexpected error." without stack
     // traces; coded ConsentQL errors pass through.
     maskedErrors: true,
+    renderGraphiQL: renderGraphiQLOnce,
     graphiql:
       config.env === 'production'
         ? false
