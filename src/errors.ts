@@ -9,8 +9,10 @@ export type ErrorCode =
   | 'EXPLAIN_NOT_ALLOWED'
   | 'FILTER_NOT_ALLOWED'
   | 'BAD_USER_INPUT'
+  | 'QUERY_TOO_LARGE'
   | 'NOT_FOUND'
-  | 'CONSENT_UNAVAILABLE';
+  | 'CONSENT_UNAVAILABLE'
+  | 'IDEMPOTENCY_KEY_REUSED';
 
 const httpStatus: Record<ErrorCode, number> = {
   UNAUTHENTICATED: 401,
@@ -21,8 +23,10 @@ const httpStatus: Record<ErrorCode, number> = {
   EXPLAIN_NOT_ALLOWED: 403,
   FILTER_NOT_ALLOWED: 400,
   BAD_USER_INPUT: 400,
+  QUERY_TOO_LARGE: 400,
   NOT_FOUND: 404,
   CONSENT_UNAVAILABLE: 503,
+  IDEMPOTENCY_KEY_REUSED: 409,
 };
 
 /**

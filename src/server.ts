@@ -1,5 +1,8 @@
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import type { GraphQLError, ValidationContext } from 'graphql';
+import { ConsentQLError } from './errors.ts';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
@@ -53,6 +56,20 @@ function renderGraphiQLOnce(options: Parameters<typeof renderGraphiQL>[0]): stri
   return page;
 }
 
+/** GraphQL Armor's rejections, as coded validation errors (HTTP 400) that say what to do. */
+const rejectAsTooLarge = {
+  propagateOnRejection: false,
+  onReject: [
+    (context: ValidationContext | null, error: GraphQLError) =>
+      context?.reportError(
+        new ConsentQLError(
+          'QUERY_TOO_LARGE',
+          `${error.message.replace(/^Syntax Error: /, '')} Split the request into smaller ones.`,
+        ),
+      ),
+  ],
+};
+
 export interface ServerOptions {
   config: Config;
   db: Database;
@@ -95,6 +112,21 @@ export function createServer({ config, db, logger, benchmarkBaseline }: ServerOp
           },
     context: () => ({ db, masker, mode: config.mode, client: null, consent: null }),
     plugins: [
+      // Bounds on what one request may ask for, checked before execution:
+      // the deepest meaningful selection (customers → edges → node → tickets
+      // → messages → body) is 6 levels, and aliases could repeat a costly
+      // field many times. Page sizes are bounded by the connections (at most
+      // 1,000 customers, 100 records each), which a static cost estimate
+      // cannot see, so it stays off. Field suggestions stay on: the schema is
+      // public through introspection anyway.
+      EnvelopArmorPlugin({
+        maxDepth: { n: 8, ignoreIntrospection: true, ...rejectAsTooLarge },
+        maxAliases: { n: 15, ...rejectAsTooLarge },
+        maxDirectives: { n: 20, ...rejectAsTooLarge },
+        maxTokens: { n: 3000, ...rejectAsTooLarge },
+        costLimit: { enabled: false },
+        blockFieldSuggestion: { enabled: false },
+      }),
       useDatabaseHealth(db),
       usePurposeGate({ authenticate }),
       useConsentExtension({

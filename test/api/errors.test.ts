@@ -140,3 +140,20 @@ describe('GraphQL over HTTP', () => {
     expect(await res.json()).toMatchObject({ status: 'ok', database: 'up' });
   });
 });
+
+describe('bounds on a request', () => {
+  it('accepts the deepest meaningful selection', async () => {
+    const deep = `{ customers(first: 1) { edges { node { tickets { messages { body } } orders { items { sku } } } } } }`;
+    expect((await app.graphql(deep, { client: 'support-chatbot', purpose: 'support' })).body.errors).toBeUndefined();
+  });
+
+  it('rejects a query that repeats fields through many aliases, before execution', async () => {
+    const aliases = Array.from({ length: 20 }, (_, i) => `a${i}: customers(first: 1000) { totalCount }`).join(' ');
+    const { status, body } = await refusedWithoutReading(() =>
+      app.graphql(`{ ${aliases} }`, { client: 'support-chatbot', purpose: 'support' }),
+    );
+    expect(status).toBe(400);
+    expect(body.errors[0].extensions.code).toBe('QUERY_TOO_LARGE');
+    expect(body.errors[0].message).toBe('Aliases limit of 15 exceeded, found 20. Split the request into smaller ones.');
+  });
+});
