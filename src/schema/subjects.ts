@@ -36,6 +36,9 @@ export function withConsent<Q extends { include?: object; select?: object }>(que
 /** Registers each loaded customer as a subject of the request, synchronously. */
 export function registerSubjects(consent: RequestConsent, mode: DeploymentMode, rows: readonly SubjectRow[]): void {
   for (const row of rows) {
+    // A row that came without its consent is left unregistered: its fields
+    // then mask as CONSENT_UNAVAILABLE instead of being decided on nothing.
+    if (!Array.isArray(row.consentStates)) continue;
     consent.addSubject(row.id, {
       regime: regimeOf(row.country, row.region, mode),
       minor: isMinor(row.birthDate, consent.now),
