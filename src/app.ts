@@ -6,6 +6,7 @@ import { openDatabase, type Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { seed, syncPurposes } from './db/seed.ts';
 import { createServer, GRAPHQL_PATH } from './server.ts';
+import { startPropagation } from './propagation/index.ts';
 
 export interface App {
   db: Database;
@@ -31,7 +32,12 @@ export function createLogger(config: Config): Logger {
 }
 
 export async function startApp(config: Config, logger: Logger = createLogger(config)): Promise<App> {
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const db = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.databasePoolSize,
+  });
+  let propagation: Awaited<ReturnType<typeof startPropagation>> | undefined;
   try {
     const { applied } = await migrate(db.pool, { log: (m) => logger.debug(m) });
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
@@ -45,6 +51,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
         seeded = true;
       }
     }
+    propagation = await startPropagation(db, logger);
     const yoga = createServer({ config, db, logger });
     const server = http.createServer(yoga);
     await new Promise<void>((resolve, reject) => {
@@ -61,10 +68,12 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       async close() {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        await propagation?.stop();
         await db.close();
       },
     };
   } catch (error) {
+    await propagation?.stop().catch(() => {});
     await db.close().catch(() => {});
     throw error;
   }

@@ -6,7 +6,7 @@ import { PURPOSE_KEYS, type PurposeKey } from '../policy/taxonomy.ts';
 // local development and the README only; a real deployment registers its own
 // clients with random keys. Only sha256(key) is ever stored (api_client.key_hash).
 
-export type ClientRole = 'CONSUMER' | 'SCHEMA_OWNER' | 'ADMIN';
+export type ClientRole = 'CONSUMER' | 'SCHEMA_OWNER' | 'ADMIN' | 'CONSENT_RECORDER';
 
 export interface DemoClient {
   /** Unique client name (api_client.name). */
@@ -61,6 +61,14 @@ export const DEMO_CLIENTS: readonly DemoClient[] = [
     allowedPurposes: ['ad_sharing'],
     canExplain: false,
     description: 'Ad-partner export: audiences shared for cross-context behavioural advertising.',
+  },
+  {
+    name: 'consent-center',
+    apiKey: 'dev-consent-center-key',
+    role: 'CONSENT_RECORDER',
+    allowedPurposes: [],
+    canExplain: false,
+    description: 'Consent center and CRM sync: records grants, withdrawals and opt-outs, shows a subject their history.',
   },
   {
     name: 'schema-admin',

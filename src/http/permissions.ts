@@ -2,7 +2,7 @@ import type { GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { allow, deny, rule, shield } from 'graphql-shield';
 import { ConsentQLError } from '../errors.ts';
-import type { Context } from '../schema/context.ts';
+import type { ClientRole, Context } from '../schema/context.ts';
 
 // What each client may do, decided by graphql-shield and failing closed: a
 // root field without a rule is denied. Rules sit on the root types only;
@@ -21,13 +21,22 @@ const readsPersonalData = rule({ cache: 'contextual' })((_p, _a, ctx: Context) =
   return ctx.consent ? true : new ConsentQLError('PURPOSE_REQUIRED', 'A declared purpose (X-Purpose header) is required.');
 });
 
-const isSchemaOwner = rule({ cache: 'contextual' })((_p, _a, ctx: Context) => {
-  const auth = isAuthenticated(ctx);
-  if (auth !== true) return auth;
-  return ctx.client!.role === 'SCHEMA_OWNER' || ctx.client!.role === 'ADMIN'
-    ? true
-    : forbidden(`Client "${ctx.client!.name}" has role ${ctx.client!.role}; this field needs SCHEMA_OWNER or ADMIN.`);
-});
+/** A rule admitting the given roles, refusing others with a message naming what is needed. */
+const hasRole = (roles: readonly ClientRole[], what: string) =>
+  rule({ cache: 'contextual' })((_p, _a, ctx: Context) => {
+    const auth = isAuthenticated(ctx);
+    if (auth !== true) return auth;
+    const { name, role } = ctx.client!;
+    return roles.includes(role) ? true : forbidden(`Client "${name}" has role ${role}; ${what} needs ${roles.join(' or ')}.`);
+  });
+
+const isSchemaOwner = hasRole(['SCHEMA_OWNER', 'ADMIN'], 'this field');
+const isAdmin = hasRole(['ADMIN'], 'this field');
+/** Records consent for subjects and reads their proof: the consent center, CRM sync, admins. */
+const recordsConsent = hasRole(['CONSENT_RECORDER', 'ADMIN'], 'recording consent');
+
+/** Any authenticated client; the resolver confines the feed to the purposes the client is registered for. */
+const followsConsent = rule({ cache: 'contextual' })((_p, _a, ctx: Context) => isAuthenticated(ctx));
 
 export const ROOT_RULES = {
   Query: {
@@ -36,6 +45,29 @@ export const ROOT_RULES = {
     customers: readsPersonalData,
     purposes: allow,
     dataMap: isSchemaOwner,
+    consentHistory: recordsConsent,
+    consentStatus: recordsConsent,
+    consentChanges: followsConsent,
+    suppressionList: followsConsent,
+    webhookSubscriptions: isAdmin,
+    webhookDeliveries: isAdmin,
+  },
+  Mutation: {
+    '*': deny,
+    grantConsent: recordsConsent,
+    withdrawConsent: recordsConsent,
+    optOut: recordsConsent,
+    optIn: recordsConsent,
+    honourGlobalPrivacyControl: recordsConsent,
+    createWebhookSubscription: isAdmin,
+    deactivateWebhookSubscription: isAdmin,
+    replayWebhookDelivery: isAdmin,
+  },
+  // Checked on each event's resolve; the subscribe step authenticates itself
+  // (src/schema/consent-api/access.ts), as the shield does not wrap it.
+  Subscription: {
+    '*': deny,
+    consentChanged: followsConsent,
   },
 };
 

@@ -7,6 +7,7 @@ import './types/customer.ts';
 import './types/records.ts';
 import './query.ts';
 import './data-map.ts';
+import './consent-api/index.ts';
 
 const enumOf = (name: string, values: readonly string[], description: string) =>
   new GraphQLEnumType({ name, description, values: Object.fromEntries(values.map((v) => [v, { value: v }])) });

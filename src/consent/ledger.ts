@@ -1,0 +1,214 @@
+import type { Database } from '../db/database.ts';
+import type { ConsentEvent, Prisma } from '../generated/prisma/client.ts';
+import { ConsentQLError } from '../errors.ts';
+import { findPurpose } from '../policy/taxonomy.ts';
+import { regimeOf } from '../policy/regime.ts';
+import { GPC_OPT_OUT_PURPOSES, gpcIsLegalOptOut } from '../policy/universal-opt-out.ts';
+import { announceCommitted, OUTBOX_CHANNEL } from './notify.ts';
+import { findSubject, type SubjectRecord } from './subjects.ts';
+import {
+  CONSENT_CHANGED_TOPIC,
+  type ConsentAction,
+  type ConsentChangePayload,
+  type ConsentRequest,
+  type ConsentSource,
+  type GpcOutcome,
+  type Regime,
+} from './types.ts';
+
+// The consent ledger. One transaction appends the events, derives the state
+// of each scope and writes the outbox rows, so a change is never recorded
+// without being propagated, nor propagated without being recorded.
+//
+// Every ledger transaction first takes one advisory lock. Consent writes are
+// rare next to reads, and serialising them buys two things: outbox ids are
+// assigned in commit order (so a reader following `id > cursor` never skips a
+// row that commits late), and a retried idempotency key cannot race itself.
+const LEDGER_LOCK = 0x436f6e73; // "Cons"
+
+type Tx = Prisma.TransactionClient;
+
+export interface RecordResult {
+  events: ConsentEvent[];
+  /** The idempotency key matched an earlier request: these are its events. */
+  replayed: boolean;
+  gpc: GpcOutcome | null;
+}
+
+export async function recordConsent(db: Database, request: ConsentRequest): Promise<RecordResult> {
+  const subject = await findSubject(db.prisma, request.subject);
+  const regime = regimeOf(subject.country, subject.region, request.mode);
+  let lastOutboxId: bigint | null = null;
+  const result = await db.prisma.$transaction(
+    async (tx) => {
+      await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock($1::bigint)', LEDGER_LOCK);
+      const earlier = await replayed(tx, request, subject);
+      if (earlier) return { events: earlier, replayed: true, gpc: null };
+
+      const now = new Date();
+      const events: ConsentEvent[] = [];
+      for (const key of request.purposes) {
+        const event = await append(tx, subject, regime, now, {
+          purposeKey: key,
+          action: request.action,
+          source: request.source,
+          sensitive: request.sensitive,
+          noticeVersion: request.noticeVersion,
+          expiresAt: request.expiresAt,
+          ipHash: request.ipHash,
+          userAgent: request.userAgent,
+          idempotencyKey: request.idempotencyKey ? scopedKey(request, key) : null,
+        });
+        events.push(event.event);
+        lastOutboxId = event.outboxId;
+      }
+      const gpc = request.gpcSignal ? await honourGpc(tx, request, subject, regime, now) : null;
+      if (gpc?.outboxId) lastOutboxId = gpc.outboxId;
+      // Delivered to listeners only if this transaction commits.
+      if (lastOutboxId !== null) await tx.$executeRawUnsafe('SELECT pg_notify($1, $2)', OUTBOX_CHANNEL, String(lastOutboxId));
+      return { events, replayed: false, gpc: gpc?.outcome ?? null };
+    },
+    { timeout: 15_000, maxWait: 10_000 },
+  );
+  if (lastOutboxId !== null) announceCommitted(db, lastOutboxId);
+  return result;
+}
+
+/** Keys are per client and per purpose: one request of three purposes stores three events. */
+function scopedKey(request: ConsentRequest, purposeKey: string): string {
+  return `${request.clientId}:${request.idempotencyKey}:${purposeKey}`;
+}
+
+/**
+ * The events an earlier request with the same idempotency key recorded, when
+ * it asked for the same thing; a key reused for a different request is an error.
+ */
+async function replayed(tx: Tx, request: ConsentRequest, subject: SubjectRecord): Promise<ConsentEvent[] | null> {
+  if (!request.idempotencyKey) return null;
+  const prefix = `${request.clientId}:${request.idempotencyKey}:`;
+  const candidates = await tx.consentEvent.findMany({ where: { idempotencyKey: { startsWith: prefix } }, orderBy: { id: 'asc' } });
+  // Purpose keys hold no colon: this leaves out a longer key that merely starts alike.
+  const found = candidates.filter((e) => !e.idempotencyKey!.slice(prefix.length).includes(':'));
+  if (found.length === 0) return null;
+  const same =
+    found.length === request.purposes.length &&
+    found.every(
+      (e) =>
+        e.customerId === subject.id &&
+        e.action === request.action &&
+        e.sensitive === request.sensitive &&
+        request.purposes.includes(e.purposeKey),
+    );
+  if (!same) {
+    throw new ConsentQLError(
+      'IDEMPOTENCY_KEY_REUSED',
+      `idempotencyKey "${request.idempotencyKey}" was already used by this client for a different request ` +
+        `(${found[0].action} of ${found.map((e) => e.purposeKey).join(', ')} for customer ${found[0].customerId}). ` +
+        'Send a new key for a new request; reuse a key only to retry the same request.',
+      { argument: 'idempotencyKey' },
+    );
+  }
+  return found;
+}
+
+interface EventFields {
+  purposeKey: string;
+  action: ConsentAction;
+  source: ConsentSource;
+  sensitive: boolean;
+  noticeVersion: string | null;
+  expiresAt: Date | null;
+  ipHash: string | null;
+  userAgent: string | null;
+  idempotencyKey: string | null;
+}
+
+/** Appends one event, makes it the state of its scope, and queues it for downstream systems. */
+async function append(tx: Tx, subject: SubjectRecord, regime: Regime, now: Date, fields: EventFields) {
+  const purpose = findPurpose(fields.purposeKey)!;
+  const event = await tx.consentEvent.create({
+    data: { ...fields, customerId: subject.id, purposeVersion: purpose.version, regime, recordedAt: now },
+  });
+  const state = {
+    action: event.action,
+    purposeVersion: event.purposeVersion,
+    expiresAt: event.expiresAt,
+    source: event.source,
+    lastEventId: event.id,
+    updatedAt: now,
+  };
+  await tx.consentState.upsert({
+    where: {
+      customerId_purposeKey_regime_sensitive: {
+        customerId: subject.id,
+        purposeKey: event.purposeKey,
+        regime,
+        sensitive: event.sensitive,
+      },
+    },
+    create: { customerId: subject.id, purposeKey: event.purposeKey, regime, sensitive: event.sensitive, ...state },
+    update: state,
+  });
+  const payload: ConsentChangePayload = {
+    eventId: String(event.id),
+    customerId: subject.id,
+    externalId: subject.externalId,
+    purpose: event.purposeKey,
+    purposeVersion: event.purposeVersion,
+    action: event.action,
+    regime: event.regime,
+    sensitive: event.sensitive,
+    source: event.source,
+    noticeVersion: event.noticeVersion,
+    expiresAt: event.expiresAt?.toISOString() ?? null,
+    recordedAt: event.recordedAt.toISOString(),
+  };
+  const outbox = await tx.outboxEvent.create({
+    data: {
+      topic: CONSENT_CHANGED_TOPIC,
+      customerId: subject.id,
+      purposeKey: event.purposeKey,
+      payload: payload as unknown as Prisma.InputJsonValue,
+      createdAt: now,
+    },
+    select: { id: true },
+  });
+  return { event, outboxId: outbox.id };
+}
+
+/**
+ * `Sec-GPC: 1` opts the subject out of sale/sharing where their state's law
+ * makes it a valid opt-out. Idempotent: nothing is recorded when the scope is
+ * already negative, so a browser sending the header on every visit leaves one
+ * event. An explicit choice for the same purpose in this request wins: that is
+ * the subject confirming a business-specific setting.
+ */
+async function honourGpc(tx: Tx, request: ConsentRequest, subject: SubjectRecord, regime: Regime, now: Date) {
+  const outcome = (honoured: boolean, reason: GpcOutcome['reason'], eventId: bigint | null = null, outboxId: bigint | null = null) => ({
+    outcome: { honoured, reason, eventId },
+    outboxId,
+  });
+  if (!gpcIsLegalOptOut(subject.country, subject.region)) return outcome(false, 'NOT_REQUIRED_FOR_RESIDENCE');
+  if (GPC_OPT_OUT_PURPOSES.some((p) => request.purposes.includes(p))) return outcome(false, 'EXPLICIT_CHOICE_IN_REQUEST');
+  let last: { eventId: bigint; outboxId: bigint } | null = null;
+  for (const purposeKey of GPC_OPT_OUT_PURPOSES) {
+    const state = await tx.consentState.findUnique({
+      where: { customerId_purposeKey_regime_sensitive: { customerId: subject.id, purposeKey, regime, sensitive: false } },
+      select: { action: true },
+    });
+    if (state && (state.action === 'OPT_OUT' || state.action === 'WITHDRAW')) continue;
+    const appended = await append(tx, subject, regime, now, {
+      purposeKey,
+      action: 'OPT_OUT',
+      source: 'GPC',
+      sensitive: false,
+      noticeVersion: request.noticeVersion,
+      expiresAt: null,
+      ipHash: request.ipHash,
+      userAgent: request.userAgent,
+      idempotencyKey: null,
+    });
+    last = { eventId: appended.event.id, outboxId: appended.outboxId };
+  }
+  return last ? outcome(true, 'RECORDED', last.eventId, last.outboxId) : outcome(true, 'ALREADY_OPTED_OUT');
+}

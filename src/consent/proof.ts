@@ -1,0 +1,39 @@
+import { createHmac } from 'node:crypto';
+import { isIP } from 'node:net';
+
+// Proof of consent keeps who-clicked evidence without keeping the IP address:
+// a keyed HMAC, because a plain hash of an IPv4 address is reversed by trying
+// all 2^32 of them. The key comes from CONSENTQL_PROOF_KEY; the development
+// fallback is fine for the demo and must be replaced in production.
+
+const DEV_PROOF_KEY = 'consentql-development-proof-key';
+const MAX_USER_AGENT = 512;
+
+export interface Proof {
+  ipHash: string | null;
+  userAgent: string | null;
+}
+
+export function proofKey(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CONSENTQL_PROOF_KEY || DEV_PROOF_KEY;
+}
+
+/** `hmac-sha256:<hex>` of the normalised address, or null when there is none. */
+export function hashIp(ip: string | null | undefined, key = proofKey()): string | null {
+  const normalised = normaliseIp(ip);
+  if (!normalised) return null;
+  return `hmac-sha256:${createHmac('sha256', key).update(normalised).digest('hex')}`;
+}
+
+/** IPv4-mapped IPv6 (`::ffff:1.2.3.4`, what Node reports) hashes like the IPv4 it is. */
+export function normaliseIp(ip: string | null | undefined): string | null {
+  const trimmed = ip?.trim();
+  if (!trimmed) return null;
+  const unmapped = trimmed.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+  return isIP(unmapped) ? unmapped.toLowerCase() : null;
+}
+
+export function trimUserAgent(ua: string | null | undefined): string | null {
+  const trimmed = ua?.trim();
+  return trimmed ? trimmed.slice(0, MAX_USER_AGENT) : null;
+}

@@ -1,0 +1,61 @@
+import type { ConsentAction, ConsentSource, Regime } from '../generated/prisma/enums.ts';
+import type { DeploymentMode } from '../policy/types.ts';
+
+export type { ConsentAction, ConsentSource, Regime };
+
+/** How a request names its subject: our id, or the CRM's id. Exactly one. */
+export interface SubjectRef {
+  id?: string | null;
+  externalId?: string | null;
+}
+
+/** A validated request to record one choice of one subject for one or more purposes. */
+export interface ConsentRequest {
+  subject: SubjectRef;
+  purposes: readonly string[];
+  action: ConsentAction;
+  source: ConsentSource;
+  /** The choice covers the use of special-category data (a separate scope). */
+  sensitive: boolean;
+  noticeVersion: string | null;
+  expiresAt: Date | null;
+  ipHash: string | null;
+  userAgent: string | null;
+  idempotencyKey: string | null;
+  /** The client recording it: idempotency keys are scoped to it. */
+  clientId: string;
+  /** The request carried `Sec-GPC: 1`. */
+  gpcSignal: boolean;
+  mode: DeploymentMode;
+}
+
+export type GpcReason =
+  | 'RECORDED'
+  | 'ALREADY_OPTED_OUT'
+  | 'NOT_REQUIRED_FOR_RESIDENCE'
+  | 'EXPLICIT_CHOICE_IN_REQUEST'
+  | 'NO_SIGNAL';
+
+export interface GpcOutcome {
+  honoured: boolean;
+  reason: GpcReason;
+  eventId: bigint | null;
+}
+
+/** The outbox payload of a `consent.changed` event: what downstream systems receive. */
+export interface ConsentChangePayload {
+  eventId: string;
+  customerId: string;
+  externalId: string;
+  purpose: string;
+  purposeVersion: number;
+  action: ConsentAction;
+  regime: Regime;
+  sensitive: boolean;
+  source: ConsentSource;
+  noticeVersion: string | null;
+  expiresAt: string | null;
+  recordedAt: string;
+}
+
+export const CONSENT_CHANGED_TOPIC = 'consent.changed';

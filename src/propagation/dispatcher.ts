@@ -1,0 +1,174 @@
+import type { Logger } from 'pino';
+import type { Database } from '../db/database.ts';
+import type { PropagationOptions } from './config.ts';
+import { messageId, sendWebhook, type Attempt } from './webhooks.ts';
+
+// The webhook dispatcher: turns committed outbox rows into deliveries, and
+// deliveries into signed POSTs, retried with backoff until delivered or dead.
+//
+// Everything it knows lives in the database, so a crash loses nothing: rows
+// not yet fanned out still have `dispatched_at` null, and a delivery claimed
+// by a process that died is claimed again once its lease runs out. Several
+// instances share the work through `FOR UPDATE SKIP LOCKED`. No transaction
+// stays open across an HTTP call (PGlite runs one at a time): a claim is a
+// lease, written as `next_attempt_at` in the future.
+
+const UTC_NOW = `(now() AT TIME ZONE 'UTC')`;
+const FAN_OUT_BATCH = 200;
+
+/** One statement, so atomic: deliveries for each active subscriber of the purpose, then mark the rows. */
+const FAN_OUT = `
+WITH batch AS (
+  SELECT id, purpose_key FROM outbox_event
+   WHERE dispatched_at IS NULL ORDER BY id LIMIT ${FAN_OUT_BATCH} FOR UPDATE SKIP LOCKED
+), created AS (
+  INSERT INTO webhook_delivery (id, subscription_id, outbox_event_id, status, attempts, next_attempt_at, created_at)
+  SELECT gen_random_uuid(), s.id, b.id, 'PENDING', 0, ${UTC_NOW}, ${UTC_NOW}
+    FROM batch b JOIN webhook_subscription s ON s.active AND b.purpose_key = ANY (s.purposes)
+  ON CONFLICT (subscription_id, outbox_event_id) DO NOTHING
+  RETURNING 1
+)
+UPDATE outbox_event o SET dispatched_at = ${UTC_NOW}
+  FROM batch b WHERE o.id = b.id
+RETURNING o.id, (SELECT count(*) FROM created)::int AS created`;
+
+const CLAIM = `
+UPDATE webhook_delivery d
+   SET attempts = d.attempts + 1,
+       last_attempt_at = ${UTC_NOW},
+       next_attempt_at = ${UTC_NOW} + make_interval(secs => $2::double precision / 1000)
+  FROM (SELECT d2.id FROM webhook_delivery d2
+          JOIN webhook_subscription s2 ON s2.id = d2.subscription_id AND s2.active
+         WHERE d2.status = 'PENDING' AND d2.next_attempt_at <= ${UTC_NOW}
+         ORDER BY d2.next_attempt_at, d2.id
+         LIMIT $1
+           FOR UPDATE OF d2 SKIP LOCKED) c,
+       webhook_subscription s, outbox_event o
+ WHERE d.id = c.id AND s.id = d.subscription_id AND o.id = d.outbox_event_id
+RETURNING d.id, d.attempts, o.id::text AS outbox_id, o.topic, o.payload,
+          (o.created_at AT TIME ZONE 'UTC') AS occurred_at, s.url, s.secret`;
+
+interface Claimed {
+  id: string;
+  attempts: number;
+  outbox_id: string;
+  topic: string;
+  payload: unknown;
+  occurred_at: Date;
+  url: string;
+  secret: string;
+}
+
+export class WebhookDispatcher {
+  private running: Promise<void> | null = null;
+  private again = false;
+  private poll: NodeJS.Timeout | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly logger: Logger,
+    private readonly options: PropagationOptions,
+  ) {}
+
+  start(): void {
+    this.poll = setInterval(() => this.kick(), this.options.pollIntervalMs);
+    this.poll.unref();
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.poll);
+    for (const timer of this.timers) clearTimeout(timer);
+    await this.running?.catch(() => {});
+  }
+
+  /** Look for work now (new outbox rows, a replay, a retry that is due). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.run()
+      .catch((error) => this.logger.warn({ err: error }, 'webhook dispatch failed; the next poll retries'))
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const fanned = await this.db.pool.query<{ id: string; created: number }>(FAN_OUT);
+      const claimed = await this.claim();
+      await Promise.all(claimed.map((delivery) => this.deliver(delivery)));
+      if (fanned.rowCount !== FAN_OUT_BATCH && claimed.length < this.options.concurrency) return;
+    }
+  }
+
+  private async claim(): Promise<Claimed[]> {
+    // The lease outlasts an attempt, so only a dead process's claim expires.
+    const leaseMs = this.options.timeoutMs * 2 + 1000;
+    const { rows } = await this.db.pool.query<Claimed>(CLAIM, [this.options.concurrency, leaseMs]);
+    return rows;
+  }
+
+  private async deliver(delivery: Claimed): Promise<void> {
+    const attempt = await sendWebhook(
+      delivery.url,
+      delivery.secret,
+      { id: messageId(delivery.outbox_id), type: delivery.topic, occurredAt: delivery.occurred_at, data: delivery.payload },
+      this.options.timeoutMs,
+    );
+    await this.settle(delivery, attempt);
+  }
+
+  private async settle(delivery: Claimed, attempt: Attempt): Promise<void> {
+    const schedule = this.options.retrySchedule;
+    const params = [delivery.id, delivery.attempts, attempt.status, attempt.error];
+    // `attempts = $2` guards against a stale worker overwriting a newer claim.
+    if (attempt.ok) {
+      await this.db.pool.query(
+        `UPDATE webhook_delivery SET status = 'DELIVERED', delivered_at = ${UTC_NOW}, last_status = $3, last_error = $4
+          WHERE id = $1 AND attempts = $2`,
+        params,
+      );
+      const lagMs = Date.now() - new Date((delivery.payload as { recordedAt: string }).recordedAt).getTime();
+      this.logger.debug({ delivery: delivery.id, url: delivery.url, attempts: delivery.attempts, lagMs }, 'webhook delivered');
+      return;
+    }
+    if (delivery.attempts > schedule.length) {
+      await this.db.pool.query(
+        `UPDATE webhook_delivery SET status = 'DEAD', last_status = $3, last_error = $4 WHERE id = $1 AND attempts = $2`,
+        params,
+      );
+      this.logger.warn({ delivery: delivery.id, url: delivery.url, attempts: delivery.attempts, error: attempt.error }, 'webhook dead-lettered');
+      return;
+    }
+    const delayMs = schedule[delivery.attempts - 1];
+    await this.db.pool.query(
+      `UPDATE webhook_delivery SET next_attempt_at = ${UTC_NOW} + make_interval(secs => $5::double precision / 1000),
+              last_status = $3, last_error = $4
+        WHERE id = $1 AND attempts = $2`,
+      [...params, delayMs],
+    );
+    this.logger.info({ delivery: delivery.id, url: delivery.url, attempts: delivery.attempts, error: attempt.error, retryInMs: delayMs }, 'webhook attempt failed');
+    this.later(delayMs);
+  }
+
+  /** Wakes this instance when a retry is due, rather than at the next poll. */
+  private later(delayMs: number): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.kick();
+    }, delayMs + 5);
+    timer.unref();
+    this.timers.add(timer);
+  }
+}
