@@ -12,6 +12,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // PGlite is one session: test files take turns (see src/db/database.ts).
+    // A real PostgreSQL serves two files at once.
+    fileParallelism: Boolean(process.env.TEST_DATABASE_URL),
     maxWorkers: 2,
   },
 });

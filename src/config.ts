@@ -10,6 +10,7 @@ const schema = z.object({
   HOST: z.string().default('0.0.0.0'),
   DATABASE_URL: z.string().url().optional(),
   DATA_DIR: z.string().default('.data'),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).optional(),
   CONSENTQL_MODE: z.enum(['per-jurisdiction', 'strictest']).default('per-jurisdiction'),
   CONSENTQL_HMAC_KEYS: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -21,6 +22,7 @@ export interface Config {
   host: string;
   databaseUrl: string | undefined;
   dataDir: string;
+  databasePoolSize: number | undefined;
   mode: DeploymentMode;
   hmacKeys: string | undefined;
   logLevel: string;
@@ -43,6 +45,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(e.DATA_DIR),
+    databasePoolSize: e.DATABASE_POOL_SIZE,
     mode: e.CONSENTQL_MODE,
     hmacKeys: e.CONSENTQL_HMAC_KEYS,
     logLevel: e.LOG_LEVEL,

@@ -24,6 +24,7 @@ export interface OpenOptions {
   databaseUrl?: string;
   /** Data directory of the embedded database; `memory://` for a throw-away one. */
   dataDir?: string;
+  /** Connections in the pool; 1 for a PGlite behind a socket (see below). */
   poolSize?: number;
   /** Called with each SQL statement Prisma sends (round-trip counting in tests). */
   onQuery?: (sql: string) => void;
@@ -54,7 +55,11 @@ async function connect(
   options: OpenOptions,
   closeEmbedded: () => Promise<void>,
 ): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? (embedded ? 8 : 10) });
+  // PGlite is one session underneath, and its socket server interleaves the
+  // messages of concurrent connections, so two connections' unnamed prepared
+  // statements would clobber each other: the embedded database gets exactly
+  // one connection (it runs one query at a time anyway).
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? (embedded ? 1 : 10) });
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => {});
   const adapter = new PrismaPg(pool);

@@ -5,6 +5,7 @@ import type PrismaTypes from '../generated/pothos-types.ts';
 import { getDatamodel } from '../generated/pothos-types.ts';
 import ConsentPlugin from './consent-plugin/index.ts';
 import type { Context } from './context.ts';
+import { ConsentQLError } from '../errors.ts';
 
 // The consent plugin is listed first so that it wraps outermost: a masked
 // field never reaches the resolvers of the other plugins.
@@ -38,7 +39,11 @@ builder.scalarType('DateTime', {
   parseValue: (value) => {
     const date = new Date(String(value));
     if (Number.isNaN(date.getTime())) {
-      throw new TypeError(`DateTime expects an ISO-8601 string such as 2026-01-31T12:00:00Z, but got: ${JSON.stringify(value)}`);
+      // A coded GraphQLError: Yoga would mask a plain TypeError as "Unexpected error.".
+      throw new ConsentQLError(
+        'BAD_USER_INPUT',
+        `DateTime expects an ISO-8601 string such as 2026-01-31T12:00:00Z, but got: ${JSON.stringify(value)}.`,
+      );
     }
     return date;
   },

@@ -4,7 +4,7 @@ import { chromium, type Browser } from 'playwright-core';
 import pino from 'pino';
 import { startApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { databaseUrl } from '../support/app.ts';
+import { databaseUrl, poolSize } from '../support/app.ts';
 
 /** Debian's Chromium (`apt-get install chromium`); CI installs it and sets CONSENTQL_REQUIRE_BROWSER=1. */
 function findChromium(): string | undefined {
@@ -28,7 +28,7 @@ describe.skipIf(!executablePath)('GraphiQL in a real Chromium', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    const config = { ...loadConfig({ NODE_ENV: 'development' }), databaseUrl: databaseUrl(), port: 0, host: '127.0.0.1' };
+    const config = { ...loadConfig({ NODE_ENV: 'development' }), databaseUrl: databaseUrl(), databasePoolSize: poolSize(), port: 0, host: '127.0.0.1' };
     app = await startApp(config, pino({ level: 'silent' }));
     browser = await chromium.launch({
       executablePath,

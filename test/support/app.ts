@@ -8,6 +8,8 @@ import { createServer } from '../../src/server.ts';
 import { DEMO_CLIENTS } from '../../src/db/demo-clients.ts';
 
 export const databaseUrl = () => inject('databaseUrl');
+/** One connection per pool on PGlite: its socket server cannot keep connections apart (src/db/database.ts). */
+export const poolSize = () => (inject('databaseKind') === 'pglite' ? 1 : undefined);
 
 export interface RequestOptions<Variables> {
   variables?: Variables;
@@ -48,7 +50,7 @@ export function keyOf(clientName: string): string {
 export async function createTestApp(overrides: Partial<Config> = {}): Promise<TestApp> {
   const queries: string[] = [];
   const config = { ...loadConfig({ NODE_ENV: 'test' }), ...overrides };
-  const db = await openDatabase({ databaseUrl: databaseUrl(), onQuery: (sql) => queries.push(sql) });
+  const db = await openDatabase({ databaseUrl: databaseUrl(), poolSize: poolSize(), onQuery: (sql) => queries.push(sql) });
   const yoga = createServer({ config, db, logger: pino({ level: 'silent' }) });
   const fetchPath = (path: string, init?: RequestInit) => Promise.resolve(yoga.fetch(new Request(`http://localhost${path}`, init)));
   return {
