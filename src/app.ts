@@ -4,7 +4,7 @@ import pino, { type Logger } from 'pino';
 import type { Config } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
-import { seed, syncPurposes } from './db/seed.ts';
+import { seed, syncDemoClients, syncPurposes } from './db/seed.ts';
 import { createServer, GRAPHQL_PATH } from './server.ts';
 import { startPropagation } from './propagation/index.ts';
 
@@ -49,6 +49,9 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
         const summary = await seed(db.pool, { log: (m) => logger.info(m) });
         logger.info({ ms: summary.elapsedMs }, 'demo data seeded');
         seeded = true;
+      } else if (config.env !== 'production') {
+        // Demo data from an older version gains the demo clients added since.
+        await syncDemoClients(db.pool);
       }
     }
     propagation = await startPropagation(db, logger);
