@@ -8,10 +8,8 @@ import { announceCommitted, OUTBOX_CHANNEL } from './notify.ts';
 import { findSubject, type SubjectRecord } from './subjects.ts';
 import {
   CONSENT_CHANGED_TOPIC,
-  type ConsentAction,
   type ConsentChangePayload,
   type ConsentRequest,
-  type ConsentSource,
   type GpcOutcome,
   type Regime,
 } from './types.ts';
@@ -111,17 +109,8 @@ async function replayed(tx: Tx, request: ConsentRequest, subject: SubjectRecord)
   return found;
 }
 
-interface EventFields {
-  purposeKey: string;
-  action: ConsentAction;
-  source: ConsentSource;
-  sensitive: boolean;
-  noticeVersion: string | null;
-  expiresAt: Date | null;
-  ipHash: string | null;
-  userAgent: string | null;
-  idempotencyKey: string | null;
-}
+/** One event's own fields: the request's choice, for one of its purposes. */
+type EventFields = Omit<ConsentRequest, 'subject' | 'purposes' | 'clientId' | 'gpcSignal' | 'mode'> & { purposeKey: string };
 
 /** Appends one event, makes it the state of its scope, and queues it for downstream systems. */
 async function append(tx: Tx, subject: SubjectRecord, regime: Regime, now: Date, fields: EventFields) {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { SerialTask } from './serial-task.ts';
 import type { Database } from '../db/database.ts';
 import type { PropagationOptions } from './config.ts';
 import { messageId, sendWebhook, type Attempt } from './webhooks.ts';
@@ -60,11 +61,12 @@ interface Claimed {
 }
 
 export class WebhookDispatcher {
-  private running: Promise<void> | null = null;
-  private again = false;
+  private readonly task = new SerialTask(
+    () => this.run(),
+    (error) => this.logger.warn({ err: error }, 'webhook dispatch failed; the next poll retries'),
+  );
   private poll: NodeJS.Timeout | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
-  private stopped = false;
 
   constructor(
     private readonly db: Database,
@@ -79,32 +81,18 @@ export class WebhookDispatcher {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     clearInterval(this.poll);
     for (const timer of this.timers) clearTimeout(timer);
-    await this.running?.catch(() => {});
+    await this.task.stop();
   }
 
   /** Look for work now (new outbox rows, a replay, a retry that is due). */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.run()
-      .catch((error) => this.logger.warn({ err: error }, 'webhook dispatch failed; the next poll retries'))
-      .finally(() => {
-        this.running = null;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    this.task.trigger();
   }
 
   private async run(): Promise<void> {
-    while (!this.stopped) {
+    while (!this.task.stopped) {
       const fanned = await this.db.pool.query<{ id: string; created: number }>(FAN_OUT);
       const claimed = await this.claim();
       await Promise.all(claimed.map((delivery) => this.deliver(delivery)));

@@ -1,5 +1,6 @@
 import { Repeater } from 'graphql-yoga';
 import type { Logger } from 'pino';
+import { SerialTask } from './serial-task.ts';
 import type { Database } from '../db/database.ts';
 import { onCommitted } from '../consent/notify.ts';
 import { latestCursor, readChanges, type ConsentChange } from './changes.ts';
@@ -25,12 +26,13 @@ export class ChangeHub {
   private cursor = 0n;
   private readonly subscribers = new Set<Subscriber>();
   private readonly observers = new Set<() => void>();
-  private pumping: Promise<void> | null = null;
-  private again = false;
+  private readonly pumping = new SerialTask(
+    () => this.pump(),
+    (error) => this.logger.warn({ err: error }, 'reading new consent changes failed; the next poll retries'),
+  );
   private listener: OutboxListener | null = null;
   private unsubscribeLocal: (() => void) | null = null;
   private poll: NodeJS.Timeout | undefined;
-  private stopped = false;
 
   constructor(
     private readonly db: Database,
@@ -47,11 +49,10 @@ export class ChangeHub {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     clearInterval(this.poll);
     this.unsubscribeLocal?.();
     await this.listener?.stop();
-    await this.pumping?.catch(() => {});
+    await this.pumping.stop();
   }
 
   /** Called after every batch of new changes (the dispatcher fans them out). */
@@ -60,20 +61,7 @@ export class ChangeHub {
   }
 
   wake(): void {
-    if (this.stopped) return;
-    if (this.pumping) {
-      this.again = true;
-      return;
-    }
-    this.pumping = this.pump()
-      .catch((error) => this.logger.warn({ err: error }, 'reading new consent changes failed; the next poll retries'))
-      .finally(() => {
-        this.pumping = null;
-        if (this.again) {
-          this.again = false;
-          this.wake();
-        }
-      });
+    this.pumping.trigger();
   }
 
   private async pump(): Promise<void> {
