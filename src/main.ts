@@ -1,6 +1,7 @@
 import { startApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { DEMO_CLIENTS } from './db/demo-clients.ts';
+import { demoConsentCenterLink } from './web/issue-link.ts';
 
 let config: ReturnType<typeof loadConfig>;
 let app: Awaited<ReturnType<typeof startApp>>;
@@ -24,6 +25,10 @@ if (config.env !== 'production') {
     (c) => `  ${c.name.padEnd(22)} Authorization: Bearer ${c.apiKey.padEnd(26)} X-Purpose: ${c.allowedPurposes.join('|')}`,
   ).join('\n');
   logger.info(`demo clients (development only):\n${clients}`);
+}
+const consentCenterDemoLink = await demoConsentCenterLink(app.db, config, app.url);
+if (consentCenterDemoLink) {
+  logger.info(`consent center (demo link for CRM-EU-NO-MARKETING, development only): ${consentCenterDemoLink}`);
 }
 logger.info(`ConsentQL ready: GraphiQL at ${app.url}`);
 

@@ -15,6 +15,7 @@ import { useConsentExtension } from './http/consent-extension.ts';
 import { useDatabaseHealth } from './http/health.ts';
 import { applyPermissions } from './http/permissions.ts';
 import { recordAccess } from './audit/access-log.ts';
+import { useConsentCenter } from './web/consent-center.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -128,6 +129,7 @@ export function createServer({ config, db, logger, benchmarkBaseline }: ServerOp
         blockFieldSuggestion: { enabled: false },
       }),
       useDatabaseHealth(db),
+      useConsentCenter({ db, keyring, logger, mode: config.mode }),
       usePurposeGate({ authenticate }),
       useConsentExtension({
         onDecided: (ctx, operationName) => recordAccess(db, logger, ctx, operationName),
