@@ -18,10 +18,12 @@ import {
 // of each scope and writes the outbox rows, so a change is never recorded
 // without being propagated, nor propagated without being recorded.
 //
-// Every ledger transaction first takes one advisory lock. Consent writes are
-// rare next to reads, and serialising them buys two things: outbox ids are
-// assigned in commit order (so a reader following `id > cursor` never skips a
-// row that commits late), and a retried idempotency key cannot race itself.
+// Every ledger transaction takes one advisory lock. Serialising consent
+// writes buys two things: outbox ids are assigned in commit order (so a reader
+// following `id > cursor` never skips a row that commits late), and a retried
+// idempotency key cannot race itself. The lock is taken by the statement that
+// appends (APPEND below), so it is held for that statement and the COMMIT
+// only: one round trip, not one per write.
 const LEDGER_LOCK = 0x436f6e73; // "Cons"
 
 type Tx = Prisma.TransactionClient;
@@ -39,9 +41,12 @@ export async function recordConsent(db: Database, request: ConsentRequest): Prom
   let lastOutboxId: bigint | null = null;
   const result = await db.prisma.$transaction(
     async (tx) => {
-      await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock($1::bigint)', LEDGER_LOCK);
-      const earlier = await replayed(tx, request, subject);
-      if (earlier) return { events: earlier, replayed: true, gpc: null };
+      if (request.idempotencyKey) {
+        // Before looking for an earlier request with this key: two retries must not both miss it.
+        await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock($1::bigint)', LEDGER_LOCK);
+        const earlier = await replayed(tx, request, subject);
+        if (earlier) return { events: earlier, replayed: true, gpc: null };
+      }
 
       const now = new Date();
       const events: ConsentEvent[] = [];
@@ -62,8 +67,6 @@ export async function recordConsent(db: Database, request: ConsentRequest): Prom
       }
       const gpc = request.gpcSignal ? await honourGpc(tx, request, subject, regime, now) : null;
       if (gpc?.outboxId) lastOutboxId = gpc.outboxId;
-      // Delivered to listeners only if this transaction commits.
-      if (lastOutboxId !== null) await tx.$executeRawUnsafe('SELECT pg_notify($1, $2)', OUTBOX_CHANNEL, String(lastOutboxId));
       return { events, replayed: false, gpc: gpc?.outcome ?? null };
     },
     { timeout: 15_000, maxWait: 10_000 },
@@ -112,57 +115,80 @@ async function replayed(tx: Tx, request: ConsentRequest, subject: SubjectRecord)
 /** One event's own fields: the request's choice, for one of its purposes. */
 type EventFields = Omit<ConsentRequest, 'subject' | 'purposes' | 'clientId' | 'gpcSignal' | 'mode'> & { purposeKey: string };
 
-/** Appends one event, makes it the state of its scope, and queues it for downstream systems. */
+/**
+ * Appends one event, makes it the state of its scope, queues it for downstream
+ * systems and notifies listeners (delivered only if the transaction commits):
+ * one statement, which first takes the ledger lock.
+ */
+const APPEND = `
+WITH locked AS (SELECT pg_advisory_xact_lock(${LEDGER_LOCK}::bigint)),
+event AS (
+  INSERT INTO consent_event (customer_id, purpose_key, purpose_version, action, source, notice_version, regime,
+                             sensitive, expires_at, ip_hash, user_agent, idempotency_key, recorded_at)
+  SELECT $1::uuid, $2, $3::int, $4::"ConsentAction", $5::"ConsentSource", $6, $7::"Regime",
+         $8::boolean, ($9::timestamptz AT TIME ZONE 'UTC'), $10, $11, $12, ($13::timestamptz AT TIME ZONE 'UTC')
+  FROM locked
+  RETURNING *
+),
+state AS (
+  INSERT INTO consent_state (customer_id, purpose_key, regime, sensitive, action, purpose_version, expires_at,
+                             source, last_event_id, updated_at)
+  SELECT customer_id, purpose_key, regime, sensitive, action, purpose_version, expires_at, source, id, recorded_at
+  FROM event
+  ON CONFLICT (customer_id, purpose_key, regime, sensitive) DO UPDATE SET
+    action = EXCLUDED.action, purpose_version = EXCLUDED.purpose_version, expires_at = EXCLUDED.expires_at,
+    source = EXCLUDED.source, last_event_id = EXCLUDED.last_event_id, updated_at = EXCLUDED.updated_at
+),
+outbox AS (
+  INSERT INTO outbox_event (topic, customer_id, purpose_key, payload, created_at)
+  SELECT $14, customer_id, purpose_key, $15::jsonb || jsonb_build_object('eventId', id::text), recorded_at
+  FROM event
+  RETURNING id
+)
+SELECT event.id, event.customer_id AS "customerId", event.purpose_key AS "purposeKey",
+       event.purpose_version AS "purposeVersion", event.action::text AS action, event.source::text AS source,
+       event.notice_version AS "noticeVersion", event.regime::text AS regime, event.sensitive,
+       event.expires_at AS "expiresAt", event.ip_hash AS "ipHash", event.user_agent AS "userAgent",
+       event.idempotency_key AS "idempotencyKey", event.recorded_at AS "recordedAt",
+       outbox.id AS "outboxId", pg_notify('${OUTBOX_CHANNEL}', outbox.id::text)::text AS notified
+FROM event, outbox`;
+
 async function append(tx: Tx, subject: SubjectRecord, regime: Regime, now: Date, fields: EventFields) {
   const purpose = findPurpose(fields.purposeKey)!;
-  const event = await tx.consentEvent.create({
-    data: { ...fields, customerId: subject.id, purposeVersion: purpose.version, regime, recordedAt: now },
-  });
-  const state = {
-    action: event.action,
-    purposeVersion: event.purposeVersion,
-    expiresAt: event.expiresAt,
-    source: event.source,
-    lastEventId: event.id,
-    updatedAt: now,
-  };
-  await tx.consentState.upsert({
-    where: {
-      customerId_purposeKey_regime_sensitive: {
-        customerId: subject.id,
-        purposeKey: event.purposeKey,
-        regime,
-        sensitive: event.sensitive,
-      },
-    },
-    create: { customerId: subject.id, purposeKey: event.purposeKey, regime, sensitive: event.sensitive, ...state },
-    update: state,
-  });
-  const payload: ConsentChangePayload = {
-    eventId: String(event.id),
+  // Everything of the payload but the event id, which the statement adds.
+  const payload: Omit<ConsentChangePayload, 'eventId'> = {
     customerId: subject.id,
     externalId: subject.externalId,
-    purpose: event.purposeKey,
-    purposeVersion: event.purposeVersion,
-    action: event.action,
-    regime: event.regime,
-    sensitive: event.sensitive,
-    source: event.source,
-    noticeVersion: event.noticeVersion,
-    expiresAt: event.expiresAt?.toISOString() ?? null,
-    recordedAt: event.recordedAt.toISOString(),
+    purpose: fields.purposeKey,
+    purposeVersion: purpose.version,
+    action: fields.action,
+    regime,
+    sensitive: fields.sensitive,
+    source: fields.source,
+    noticeVersion: fields.noticeVersion,
+    expiresAt: fields.expiresAt?.toISOString() ?? null,
+    recordedAt: now.toISOString(),
   };
-  const outbox = await tx.outboxEvent.create({
-    data: {
-      topic: CONSENT_CHANGED_TOPIC,
-      customerId: subject.id,
-      purposeKey: event.purposeKey,
-      payload: payload as unknown as Prisma.InputJsonValue,
-      createdAt: now,
-    },
-    select: { id: true },
-  });
-  return { event, outboxId: outbox.id };
+  const [row] = await tx.$queryRawUnsafe<(ConsentEvent & { outboxId: bigint; notified: string })[]>(
+    APPEND,
+    subject.id,
+    fields.purposeKey,
+    purpose.version,
+    fields.action,
+    fields.source,
+    fields.noticeVersion,
+    regime,
+    fields.sensitive,
+    fields.expiresAt?.toISOString() ?? null,
+    fields.ipHash,
+    fields.userAgent,
+    fields.idempotencyKey,
+    now.toISOString(),
+    CONSENT_CHANGED_TOPIC,
+    JSON.stringify(payload),
+  );
+  const { outboxId, notified: _, ...event } = row;
+  return { event, outboxId: BigInt(outboxId) };
 }
 
 /**
