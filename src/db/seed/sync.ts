@@ -42,7 +42,9 @@ export async function syncPurposes(client: SeedClient, options: { now?: Date } =
 
 /** Upserts the DEMO_CLIENTS into api_client (by name), storing only the hash of each key. */
 export async function syncDemoClients(client: SeedClient, options: { now?: Date } = {}): Promise<void> {
-  const rng = new Rng(`${SEED_NAME}:clients`);
+  // Each id derives from the client's name, not its place in the list: a demo
+  // client added later must not take an existing client's id.
+  const idOf = (name: string) => new Rng(`${SEED_NAME}:client:${name}`).uuid();
   await client.query(
     `INSERT INTO "api_client" ("id", "name", "key_hash", "role", "allowed_purposes", "can_explain", "created_at")
      SELECT i, n, h, r::"ClientRole", p::text[], e, COALESCE($7::timestamp, now() AT TIME ZONE 'UTC')
@@ -51,7 +53,7 @@ export async function syncDemoClients(client: SeedClient, options: { now?: Date 
         SET "key_hash" = EXCLUDED."key_hash", "role" = EXCLUDED."role",
             "allowed_purposes" = EXCLUDED."allowed_purposes", "can_explain" = EXCLUDED."can_explain"`,
     [
-      DEMO_CLIENTS.map(() => rng.uuid()),
+      DEMO_CLIENTS.map((c) => idOf(c.name)),
       DEMO_CLIENTS.map((c) => c.name),
       DEMO_CLIENTS.map((c) => hashApiKey(c.apiKey)),
       DEMO_CLIENTS.map((c) => c.role),
