@@ -40,7 +40,7 @@ const env = z.object({
   CONSENTQL_WEBHOOK_RETRY_SCHEDULE: z.string().default(DEFAULT_RETRY_SCHEDULE),
   CONSENTQL_WEBHOOK_TIMEOUT: z.string().default('10s'),
   CONSENTQL_PROPAGATION_POLL: z.string().default('1s'),
-  CONSENTQL_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
+  CONSENTQL_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(32),
   CONSENTQL_WEBHOOK_DISPATCH: z.enum(['on', 'off']).default('on'),
 });
 

@@ -95,7 +95,9 @@ export class WebhookDispatcher {
     while (!this.task.stopped) {
       const fanned = await this.db.pool.query<{ id: string; created: number }>(FAN_OUT);
       const claimed = await this.claim();
-      await Promise.all(claimed.map((delivery) => this.deliver(delivery)));
+      const attempts = await Promise.all(claimed.map((delivery) => this.attempt(delivery)));
+      await this.settleDelivered(attempts.filter(({ attempt }) => attempt.ok));
+      for (const { delivery, attempt } of attempts) if (!attempt.ok) await this.settleFailed(delivery, attempt);
       if (fanned.rowCount !== FAN_OUT_BATCH && claimed.length < this.options.concurrency) return;
     }
   }
@@ -107,30 +109,35 @@ export class WebhookDispatcher {
     return rows;
   }
 
-  private async deliver(delivery: Claimed): Promise<void> {
+  private async attempt(delivery: Claimed): Promise<{ delivery: Claimed; attempt: Attempt }> {
     const attempt = await sendWebhook(
       delivery.url,
       delivery.secret,
       { id: messageId(delivery.outbox_id), type: delivery.topic, occurredAt: delivery.occurred_at, data: delivery.payload },
       this.options.timeoutMs,
     );
-    await this.settle(delivery, attempt);
+    return { delivery, attempt };
   }
 
-  private async settle(delivery: Claimed, attempt: Attempt): Promise<void> {
-    const schedule = this.options.retrySchedule;
-    const params = [delivery.id, delivery.attempts, attempt.status, attempt.error];
-    // `attempts = $2` guards against a stale worker overwriting a newer claim.
-    if (attempt.ok) {
-      await this.db.pool.query(
-        `UPDATE webhook_delivery SET status = 'DELIVERED', delivered_at = ${UTC_NOW}, last_status = $3, last_error = $4
-          WHERE id = $1 AND attempts = $2`,
-        params,
-      );
+  /** All of a batch's successes in one statement: at 100 changes a second, one UPDATE each would be the bottleneck. */
+  private async settleDelivered(done: readonly { delivery: Claimed; attempt: Attempt }[]): Promise<void> {
+    if (done.length === 0) return;
+    // `attempts = a` guards against a stale worker overwriting a newer claim.
+    await this.db.pool.query(
+      `UPDATE webhook_delivery d SET status = 'DELIVERED', delivered_at = ${UTC_NOW}, last_status = u.s, last_error = NULL
+         FROM unnest($1::uuid[], $2::int[], $3::int[]) AS u(id, a, s)
+        WHERE d.id = u.id AND d.attempts = u.a`,
+      [done.map((d) => d.delivery.id), done.map((d) => d.delivery.attempts), done.map((d) => d.attempt.status)],
+    );
+    for (const { delivery } of done) {
       const lagMs = Date.now() - new Date((delivery.payload as { recordedAt: string }).recordedAt).getTime();
       this.logger.debug({ delivery: delivery.id, url: delivery.url, attempts: delivery.attempts, lagMs }, 'webhook delivered');
-      return;
     }
+  }
+
+  private async settleFailed(delivery: Claimed, attempt: Attempt): Promise<void> {
+    const schedule = this.options.retrySchedule;
+    const params = [delivery.id, delivery.attempts, attempt.status, attempt.error];
     if (delivery.attempts > schedule.length) {
       await this.db.pool.query(
         `UPDATE webhook_delivery SET status = 'DEAD', last_status = $3, last_error = $4 WHERE id = $1 AND attempts = $2`,
