@@ -19,28 +19,33 @@ export type Tokenizer = (value: string, purposeKey: string) => string;
 export function createTokenizer(keyring: HmacKeyring, cacheSize = TOKEN_CACHE_SIZE): Tokenizer {
   const { id, secret } = keyring.current;
   const prefix = `hmac:${id}:`;
-  const purposeKeys = new Map<string, Buffer>();
-  const tokens = new Map<string, string>();
+  /** Per purpose: its derived key, and its tokens by value (no key string built per lookup). */
+  const purposes = new Map<string, { key: Buffer; tokens: Map<string, string> }>();
+  let cached = 0;
 
-  const keyFor = (purposeKey: string): Buffer => {
-    let key = purposeKeys.get(purposeKey);
-    if (!key) {
-      key = Buffer.from(hkdfSync('sha256', secret, 'consentql', `consentql:purpose:${purposeKey}`, 32));
-      purposeKeys.set(purposeKey, key);
+  const purposeFor = (purposeKey: string) => {
+    let entry = purposes.get(purposeKey);
+    if (!entry) {
+      const key = Buffer.from(hkdfSync('sha256', secret, 'consentql', `consentql:purpose:${purposeKey}`, 32));
+      entry = { key, tokens: new Map() };
+      purposes.set(purposeKey, entry);
     }
-    return key;
+    return entry;
   };
 
   return (value, purposeKey) => {
-    // NUL cannot occur in a purpose key, so the cache key is unambiguous.
-    const cacheKey = `${purposeKey}\u0000${value}`;
-    const cached = tokens.get(cacheKey);
-    if (cached !== undefined) return cached;
-    const digest = createHmac('sha256', keyFor(purposeKey)).update(value, 'utf8').digest('base64url');
+    const { key, tokens } = purposeFor(purposeKey);
+    const hit = tokens.get(value);
+    if (hit !== undefined) return hit;
+    const digest = createHmac('sha256', key).update(value, 'utf8').digest('base64url');
     const token = prefix + digest.slice(0, TOKEN_CHARS);
-    // Maps iterate in insertion order, so the first key is the oldest: O(1) eviction.
-    if (tokens.size >= cacheSize) tokens.delete(tokens.keys().next().value!);
-    tokens.set(cacheKey, token);
+    if (cached >= cacheSize) {
+      // Full: start over; a cold cache costs one HMAC per value, once.
+      for (const entry of purposes.values()) entry.tokens.clear();
+      cached = 0;
+    }
+    tokens.set(value, token);
+    cached += 1;
     return token;
   };
 }
