@@ -75,6 +75,32 @@ export async function recordConsent(db: Database, request: ConsentRequest): Prom
   return result;
 }
 
+/**
+ * A request that records only what a Global Privacy Control signal requires
+ * (see honourGpc): a visit or call carrying `Sec-GPC: 1` and no choice of its own.
+ */
+export function gpcSignalRequest(
+  subject: ConsentRequest['subject'],
+  proof: Pick<ConsentRequest, 'ipHash' | 'userAgent'>,
+  clientId: string,
+  mode: ConsentRequest['mode'],
+): ConsentRequest {
+  return {
+    subject,
+    purposes: [],
+    action: 'OPT_OUT',
+    source: 'GPC',
+    sensitive: false,
+    noticeVersion: null,
+    expiresAt: null,
+    ...proof,
+    idempotencyKey: null,
+    clientId,
+    gpcSignal: true,
+    mode,
+  };
+}
+
 /** Keys are per client and per purpose: one request of three purposes stores three events. */
 function scopedKey(request: ConsentRequest, purposeKey: string): string {
   return `${request.clientId}:${request.idempotencyKey}:${purposeKey}`;

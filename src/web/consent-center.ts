@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import { ConsentQLError } from '../errors.ts';
 import { consentHistory, consentStatus } from '../consent/history.ts';
-import { recordConsent } from '../consent/ledger.ts';
+import { gpcSignalRequest, recordConsent } from '../consent/ledger.ts';
 import { hashIp, trimUserAgent } from '../consent/proof.ts';
 import { validateChoice, validatePurposes } from '../consent/validate.ts';
 import type { HmacKeyring } from '../masking/types.ts';
@@ -157,20 +157,7 @@ export function useConsentCenter({ db, keyring, logger, mode }: ConsentCenterOpt
             text: `Your browser sends a Global Privacy Control signal, but on ${formatDate(confirmed.updatedAt)} you allowed ${purposeTitles} on this page, so that choice stands. Opt out below to change it.`,
           };
         }
-        const result = await recordConsent(db, {
-          subject: { id: subject.id },
-          purposes: [],
-          action: 'OPT_OUT',
-          source: 'GPC',
-          sensitive: false,
-          noticeVersion: null,
-          expiresAt: null,
-          ...proof(req, server),
-          idempotencyKey: null,
-          clientId: LEDGER_CLIENT,
-          gpcSignal: true,
-          mode,
-        });
+        const result = await recordConsent(db, gpcSignalRequest({ id: subject.id }, proof(req, server), LEDGER_CLIENT, mode));
         if (result.gpc?.honoured) {
           return {
             kind: 'info',

@@ -1,7 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Locator } from 'playwright-core';
+import type { Browser, Locator } from 'playwright-core';
 import pino from 'pino';
 import { startApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -9,38 +8,19 @@ import { parseHmacKeys } from '../../src/masking/keyring.ts';
 import { demoConsentCenterLink } from '../../src/web/issue-link.ts';
 import { consentCenterUrl, createLinkToken, linkExpiry } from '../../src/web/links.ts';
 import { databaseUrl, poolSize } from '../support/app.ts';
-
-/** Debian's Chromium (`apt-get install chromium`); CI installs it and sets CONSENTQL_REQUIRE_BROWSER=1. */
-function findChromium(): string | undefined {
-  for (const name of ['chromium', 'chromium-browser']) {
-    try {
-      return execFileSync('which', [name], { encoding: 'utf8' }).trim() || undefined;
-    } catch {
-      // not installed under this name
-    }
-  }
-  return undefined;
-}
-
-const executablePath = findChromium();
+import { chromiumPath, launchChromium } from '../support/chromium.ts';
 
 /** The state line of one purpose, as read aloud: "On Granted on 1 December 2026". */
 const stateOf = async (group: Locator) => (await group.locator('.state').textContent())!.replace(/\s+/g, ' ').trim();
-if (!executablePath && process.env.CONSENTQL_REQUIRE_BROWSER === '1') {
-  throw new Error('CONSENTQL_REQUIRE_BROWSER=1 but no Chromium was found: install it with `apt-get install -y chromium`.');
-}
 
-describe.skipIf(!executablePath)('the consent center in a real Chromium', () => {
+describe.skipIf(!chromiumPath)('the consent center in a real Chromium', () => {
   let app: App;
   let browser: Browser;
   const config = { ...loadConfig({ NODE_ENV: 'development' }), databaseUrl: databaseUrl(), databasePoolSize: poolSize(), port: 0, host: '127.0.0.1' };
 
   beforeAll(async () => {
     app = await startApp(config, pino({ level: 'silent' }));
-    browser = await chromium.launch({
-      executablePath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,39 +1,20 @@
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import pino from 'pino';
 import { startApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { databaseUrl, poolSize } from '../support/app.ts';
+import { chromiumPath, launchChromium } from '../support/chromium.ts';
 
-/** Debian's Chromium (`apt-get install chromium`); CI installs it and sets CONSENTQL_REQUIRE_BROWSER=1. */
-function findChromium(): string | undefined {
-  for (const name of ['chromium', 'chromium-browser']) {
-    try {
-      return execFileSync('which', [name], { encoding: 'utf8' }).trim() || undefined;
-    } catch {
-      // not installed under this name
-    }
-  }
-  return undefined;
-}
 
-const executablePath = findChromium();
-if (!executablePath && process.env.CONSENTQL_REQUIRE_BROWSER === '1') {
-  throw new Error('CONSENTQL_REQUIRE_BROWSER=1 but no Chromium was found: install it with `apt-get install -y chromium`.');
-}
-
-describe.skipIf(!executablePath)('GraphiQL in a real Chromium', () => {
+describe.skipIf(!chromiumPath)('GraphiQL in a real Chromium', () => {
   let app: App;
   let browser: Browser;
 
   beforeAll(async () => {
     const config = { ...loadConfig({ NODE_ENV: 'development' }), databaseUrl: databaseUrl(), databasePoolSize: poolSize(), port: 0, host: '127.0.0.1' };
     app = await startApp(config, pino({ level: 'silent' }));
-    browser = await chromium.launch({
-      executablePath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,4 +1,4 @@
-import { recordConsent } from '../../consent/ledger.ts';
+import { gpcSignalRequest, recordConsent } from '../../consent/ledger.ts';
 import { consentHistory, consentStatus } from '../../consent/history.ts';
 import { findSubject } from '../../consent/subjects.ts';
 import type { ConsentAction } from '../../consent/types.ts';
@@ -76,20 +76,10 @@ builder.mutationFields((t) => ({
         await findSubject(ctx.db.prisma, subjectRef(args.subject));
         return { honoured: false, reason: 'NO_SIGNAL' as const, eventId: null };
       }
-      const result = await recordConsent(ctx.db, {
-        subject: subjectRef(args.subject),
-        purposes: [],
-        action: 'OPT_OUT',
-        source: 'GPC',
-        sensitive: false,
-        noticeVersion: null,
-        expiresAt: null,
-        ...proofOf(ctx, args.proof),
-        idempotencyKey: null,
-        clientId: ctx.client!.id,
-        gpcSignal: true,
-        mode: ctx.mode,
-      });
+      const result = await recordConsent(
+        ctx.db,
+        gpcSignalRequest(subjectRef(args.subject), proofOf(ctx, args.proof), ctx.client!.id, ctx.mode),
+      );
       return result.gpc!;
     },
   }),
