@@ -6,7 +6,8 @@
 import pino from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase, type OpenOptions } from '../src/db/database.ts';
-import { median } from './lib.ts';
+import { median, pairedMedian } from './lib.ts';
+import { HMAC_KEYS } from './settings.ts';
 import { buildVariant, VARIANTS, type Variant } from './variants.ts';
 
 export interface BlockStats {
@@ -17,7 +18,7 @@ export interface BlockStats {
 export async function interleavedCpu(dbOptions: OpenOptions, body: string, headers: Record<string, string>, blocks: number, perBlock: number) {
   const db = await openDatabase(dbOptions);
   try {
-    const config = loadConfig({ NODE_ENV: 'production', CONSENTQL_HMAC_KEYS: 'bench:consentql-benchmark-only-secret-0123456789abcdef' });
+    const config = loadConfig({ NODE_ENV: 'production', CONSENTQL_HMAC_KEYS: HMAC_KEYS });
     const logger = pino({ level: 'silent' });
     const yogas = Object.fromEntries(VARIANTS.map((v) => [v, buildVariant(v, config, db, logger)])) as Record<Variant, ReturnType<typeof buildVariant>>;
     const once = async (v: Variant) => {
@@ -42,10 +43,10 @@ export async function interleavedCpu(dbOptions: OpenOptions, body: string, heade
     const compare = (a: Variant, b: Variant) => ({
       cpuA: median(stats[a].cpu),
       cpuB: median(stats[b].cpu),
-      cpu: median(stats[a].cpu.map((x, i) => x / stats[b].cpu[i] - 1)),
+      cpu: pairedMedian(stats[a].cpu, stats[b].cpu, (x, y) => x / y - 1),
       wallA: median(stats[a].wall),
       wallB: median(stats[b].wall),
-      wall: median(stats[a].wall.map((x, i) => x - stats[b].wall[i])),
+      wall: pairedMedian(stats[a].wall, stats[b].wall, (x, y) => x - y),
     });
     return { masking: compare('enforced', 'baseline'), shield: compare('shield', 'no-shield') };
   } finally {

@@ -1,0 +1,108 @@
+// Sections 1 and 4: what consent enforcement, and separately the requester
+// layer (graphql-shield), cost on the list query. Four servers under HTTP load
+// (autocannon), then the same comparisons in one process (cpu.ts).
+import type { Target } from './database.ts';
+import type { Child } from './children.ts';
+import { interleavedCpu } from './cpu.ts';
+import { fmt, median, pairedMedian } from './lib.ts';
+import type { LoadResult } from './load.ts';
+import { verdict, type Report } from './report.ts';
+import { loadServer, startVariant, verify } from './servers.ts';
+import { BODY, FIELDS_PER_PAGE, HEADERS, log, T } from './settings.ts';
+import { VARIANTS, type Variant } from './variants.ts';
+
+const MASKING = '1. Masking overhead (enforced / baseline)';
+const SHIELD = '4. Requester layer (with / without graphql-shield)';
+// Each pair back to back, its order flipped every round: ratios are taken per
+// round and their median reported, so drifting load on the machine affects
+// both sides of a ratio alike.
+const PAIRS = [['enforced', 'baseline'], ['shield', 'no-shield']] as const;
+const CONNECTIONS = [1, 10];
+
+/** Measures sections 1 and 4 into the report; returns the four servers, still running (section 6 loads them again). */
+export async function measureMasking(target: Target, report: Report): Promise<Record<Variant, Child>> {
+  const servers = Object.fromEntries(await Promise.all(VARIANTS.map(async (v) => [v, await startVariant(target, v)] as const))) as Record<Variant, Child>;
+  const checks = Object.fromEntries(await Promise.all(VARIANTS.map(async (v) => [v, await verify(servers[v], v)] as const)));
+  if (checks.baseline.masked !== 0 || !checks.baseline.sampleEmail?.includes('@')) throw new Error('the baseline masks: it is not a baseline');
+  log(`servers up; enforced masks ${checks.enforced.masked} of ${FIELDS_PER_PAGE} values per page, the baseline none`);
+  for (const v of VARIANTS) await loadServer(servers[v], 10, T.warm);
+
+  const results: Record<number, Record<Variant, LoadResult[]>> = {};
+  for (const connections of CONNECTIONS) {
+    results[connections] = { enforced: [], baseline: [], shield: [], 'no-shield': [] };
+    for (let round = 0; round < T.rounds; round++) {
+      for (const pair of PAIRS) {
+        for (const v of round % 2 ? [...pair].reverse() : pair) results[connections][v].push(await loadServer(servers[v], connections, T.seconds));
+      }
+      log(`${connections} conn, round ${round + 1}/${T.rounds}: ` + VARIANTS.map((v) => `${v} ${results[connections][v].at(-1)!.rps.toFixed(0)}/s`).join(', '));
+    }
+  }
+  const compare = (c: number, a: Variant, b: Variant) => {
+    const [ra, rb] = [results[c][a], results[c][b]];
+    const of = (rs: LoadResult[]) => ({ rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), cpu: median(rs.map((r) => r.cpuPerRequest)) });
+    return {
+      a: of(ra),
+      b: of(rb),
+      rps: pairedMedian(ra, rb, (x, y) => x.rps / y.rps - 1),
+      p50: pairedMedian(ra, rb, (x, y) => x.p50 - y.p50),
+      p99: pairedMedian(ra, rb, (x, y) => x.p99 / y.p99 - 1),
+      cpu: pairedMedian(ra, rb, (x, y) => x.cpuPerRequest / y.cpuPerRequest - 1),
+    };
+  };
+
+  const masking: Record<number, ReturnType<typeof compare>> = {};
+  for (const c of CONNECTIONS) {
+    const m = (masking[c] = compare(c, 'enforced', 'baseline'));
+    report.add(MASKING, `${c} conn: throughput`, `${fmt.n(m.a.rps)} / ${fmt.n(m.b.rps)} req/s (${fmt.pct(m.rps)})`, '≤ 10 % lost', verdict(m.rps >= -0.1));
+    report.add(MASKING, `${c} conn: p50 latency`, `${fmt.ms(m.a.p50)} / ${fmt.ms(m.b.p50)} (${fmt.delta(m.p50)})`, '≤ +0.2 ms', verdict(m.p50 <= 0.2));
+    report.add(MASKING, `${c} conn: p99 latency`, `${fmt.ms(m.a.p99)} / ${fmt.ms(m.b.p99)} (${fmt.pct(m.p99)})`);
+    report.add(MASKING, `${c} conn: server CPU per request`, `${m.a.cpu.toFixed(2)} / ${m.b.cpu.toFixed(2)} ms (${fmt.pct(m.cpu)})`);
+  }
+  // The same comparison in one process, in alternating blocks of a few requests.
+  const fine = await interleavedCpu(target.dbOptions, BODY, HEADERS, T.blocks, T.perBlock);
+  const fineOk = fine.masking.cpu <= 0.1 && fine.masking.wall <= 0.2;
+  const inProcess = `in-process, alternating blocks of ${T.perBlock} requests: Node CPU per request; wall time per request`;
+  const inProcessValue = (f: typeof fine.masking) => `${f.cpuA.toFixed(2)} / ${f.cpuB.toFixed(2)} ms (${fmt.pct(f.cpu)}); ${fmt.ms(f.wallA)} / ${fmt.ms(f.wallB)} (${fmt.delta(f.wall)})`;
+  report.add(MASKING, inProcess, inProcessValue(fine.masking), '≤ 10 %; ≤ +0.2 ms', verdict(fineOk));
+  log(`in-process blocks: masking CPU ${fmt.pct(fine.masking.cpu)}, wall ${fmt.delta(fine.masking.wall)}; shield CPU ${fmt.pct(fine.shield.cpu)}, wall ${fmt.delta(fine.shield.wall)}`);
+
+  const cpu = Math.max(masking[1].cpu, masking[10].cpu);
+  const ok = Math.min(masking[1].rps, masking[10].rps) >= -0.1 && Math.max(masking[1].p50, masking[10].p50) <= 0.2;
+  report.targets.push(
+    `**Masking overhead: ${verdict(ok)}.** Throughput ${fmt.pct(masking[1].rps)} (1 conn) and ${fmt.pct(masking[10].rps)} (10 conn), p50 ${fmt.delta(masking[1].p50)} / ${fmt.delta(masking[10].p50)}; ` +
+      `the enforced server spends ${fmt.pct(cpu)} CPU per request (worst of the two loads) against the baseline. ` +
+      `Measured in one process in alternating blocks of ${T.perBlock} requests, which cancels the drift of load on this shared machine: ${fmt.pct(fine.masking.cpu)} CPU and ${fmt.delta(fine.masking.wall)} wall time per request ` +
+      `(${fineOk ? 'within' : 'outside'} the targets). ` +
+      (ok ? 'Decisions are computed once per subject and tag class and HMAC tokens are cached, so the per-field path is a map lookup.' : maskingWhy(masking[10].rps >= -0.1 && masking[10].p50 <= 0.2)),
+  );
+  report.notes.push(
+    `Masking query: the analytics app under \`analytics\`, \`customers(first: 100)\` × 10 tagged fields; the enforced server masked ${checks.enforced.masked} of ${FIELDS_PER_PAGE} values per page ` +
+      `(${((checks.enforced.masked / FIELDS_PER_PAGE) * 100).toFixed(0)} %: email hmac, phone partial and firstName null for everyone, the other fields of subjects without analytics consent), the baseline none. ` +
+      `${T.rounds} rounds of ${T.seconds} s per server and connection count (autocannon), interleaved in pairs; the figures are medians over the rounds, and the ratios in brackets medians of the per-round ratios. ` +
+      `Latencies from autocannon's per-response timings (µs precision; its own histogram rounds to whole ms). Server CPU per request from /proc/<pid>/stat (utime + stime) over each run.`,
+  );
+
+  for (const c of CONNECTIONS) {
+    const s = compare(c, 'shield', 'no-shield');
+    report.add(SHIELD, `${c} conn: throughput; p50; CPU per request`, `${fmt.n(s.a.rps)} / ${fmt.n(s.b.rps)} req/s (${fmt.pct(s.rps)}); ${fmt.ms(s.a.p50)} / ${fmt.ms(s.b.p50)} (${fmt.delta(s.p50)}); ${s.a.cpu.toFixed(2)} / ${s.b.cpu.toFixed(2)} ms (${fmt.pct(s.cpu)})`);
+  }
+  report.add(SHIELD, inProcess, inProcessValue(fine.shield));
+  report.notes.push(
+    "Requester layer: bench/server.ts builds src/server.ts's composition twice, with and without `applyPermissions` (graphql-shield on the root fields), both enforcing consent; createServer() itself has no switch for it.",
+  );
+  return servers;
+}
+
+/** What limits the masking overhead: `tenConnMet` whether the 10-connection figures met the target. */
+function maskingWhy(tenConnMet: boolean): string {
+  return (
+    (tenConnMet ? '' : 'At 10 connections the server is CPU-bound, so the loss in throughput follows the CPU per request; p50 at 10 connections is queueing (connections ÷ throughput), not the cost of one request. ') +
+    // Not measured by this run: a one-off profile, quoted as such.
+    'A separate profile (node --cpu-prof of 1,500 such requests served in-process by the enforced build, taken on 2026-11-29, not part of this run) ' +
+    "put the enforcement's own code at about 3.5 % of the busy CPU (field wrapper 1.6 %, decisions and subject tracking 0.7 %, masks 0.75 %, policy engine 0.45 %), " +
+    `about 0.16 µs for each of the ${fmt.n(FIELDS_PER_PAGE)} resolved fields against the ${fmt.n((0.2 * 1000) / FIELDS_PER_PAGE, 2)} µs per field that +0.2 ms allows: ` +
+    'decisions are made once per subject and HMAC tokens are cached, so what remains is graphql-js calling the consent wrapper for every field, ' +
+    'and the spread of load on this shared machine decides the verdict near that floor. ' +
+    'In that profile the rest of a request went to garbage collection (16–17 %), Prisma (15 %), socket writes (9 %) and GraphQL execution (9–10 %), alike on both sides.'
+  );
+}

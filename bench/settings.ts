@@ -1,0 +1,36 @@
+// What one `npm run bench` uses: its mode and sizes, the request it measures,
+// and the demo clients it acts as. Read once, by every section.
+
+export const quick = process.argv.includes('--quick');
+export const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? (quick ? 5000 : 100_000));
+/** Rounds and durations (s) of each measurement: the quick mode only checks that everything runs. */
+export const T = quick
+  ? { rounds: 2, seconds: 2, warm: 1, soak: 10, embedded: 3, propSeconds: 2, blocks: 6, perBlock: 10 }
+  : { rounds: 10, seconds: 2, warm: 3, soak: 60, embedded: 10, propSeconds: 5, blocks: 40, perBlock: 15 };
+
+/** Every server of the run masks with this key, so hashed values are comparable across them. */
+export const HMAC_KEYS = 'bench:consentql-benchmark-only-secret-0123456789abcdef';
+
+// The analytics app under "analytics": 10 tagged fields of 100 customers; email
+// (hmac), phone (partial) and firstName (null) are not served for analytics, so
+// 30 % are masked for everyone, and more for subjects without analytics consent.
+export const QUERY = `query AnalyticsPage($first: Int!) {
+  customers(first: $first) {
+    edges { node { id email phone firstName city segment churnScore riskBand lifetimeValue country createdAt } }
+  }
+}`;
+export const HEADERS = { 'content-type': 'application/json', authorization: 'Bearer dev-analytics-app-key', 'x-purpose': 'analytics' };
+export const BODY = JSON.stringify({ query: QUERY, variables: { first: 100 } });
+export const FIELDS_PER_PAGE = 100 * 10;
+
+// A consent change, as the consent center records it (sections 2 and 3).
+export const ADMIN = 'Bearer dev-admin-key';
+export const RECORDER = 'Bearer dev-consent-center-key';
+export const GRANT = `mutation($input: ConsentChoiceInput!) { grantConsent(input: $input) { events { id } } }`;
+export const grantInput = (customerId: string, purpose: string) => ({
+  input: { subject: { id: customerId }, purposes: [purpose], source: 'API', noticeVersion: 'bench-1' },
+});
+
+const started = performance.now();
+export const elapsedSeconds = () => (performance.now() - started) / 1000;
+export const log = (msg: string) => console.log(`[bench ${elapsedSeconds().toFixed(0).padStart(3)} s] ${msg}`);
