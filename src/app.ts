@@ -6,6 +6,7 @@ import { openDatabase, type Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { seed, syncDemoClients, syncPurposes } from './db/seed.ts';
 import { createServer, GRAPHQL_PATH } from './server.ts';
+import { parseHmacKeys } from './masking/index.ts';
 import { startPropagation } from './propagation/index.ts';
 
 export interface App {
@@ -32,6 +33,8 @@ export function createLogger(config: Config): Logger {
 }
 
 export async function startApp(config: Config, logger: Logger = createLogger(config)): Promise<App> {
+  // A production start without HMAC keys fails here, before the database is touched.
+  parseHmacKeys(config.hmacKeys, { production: config.env === 'production' });
   const db = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -43,13 +46,14 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     await syncPurposes(db.pool);
     let seeded = false;
-    if (db.embedded) {
+    // Demo data and its publicly known client keys never go into a production database.
+    if (db.embedded && config.env !== 'production') {
       const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM customer');
       if (rows[0].n === 0) {
         const summary = await seed(db.pool, { log: (m) => logger.info(m) });
         logger.info({ ms: summary.elapsedMs }, 'demo data seeded');
         seeded = true;
-      } else if (config.env !== 'production') {
+      } else {
         // Demo data from an older version gains the demo clients added since.
         await syncDemoClients(db.pool);
       }
