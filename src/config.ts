@@ -14,6 +14,11 @@ const schema = z.object({
   CONSENTQL_MODE: z.enum(['per-jurisdiction', 'strictest']).default('per-jurisdiction'),
   CONSENTQL_HMAC_KEYS: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Read where IPs are hashed (src/consent/proof.ts); checked here so that production cannot start on the development key.
+  CONSENTQL_PROOF_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+}).refine((e) => e.NODE_ENV !== 'production' || e.CONSENTQL_PROOF_KEY, {
+  path: ['CONSENTQL_PROOF_KEY'],
+  message: 'is required in production (the key that hashes IP addresses in proofs of consent; e.g. $(openssl rand -base64 32))',
 });
 
 export interface Config {
