@@ -7,7 +7,7 @@ import pino from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase, type OpenOptions } from '../src/db/database.ts';
 import { median, pairedMedian } from './lib.ts';
-import { HMAC_KEYS } from './settings.ts';
+import { HMAC_KEYS, PROOF_KEY } from './settings.ts';
 import { buildVariant, VARIANTS, type Variant } from './variants.ts';
 
 export interface BlockStats {
@@ -18,7 +18,7 @@ export interface BlockStats {
 export async function interleavedCpu(dbOptions: OpenOptions, body: string, headers: Record<string, string>, blocks: number, perBlock: number) {
   const db = await openDatabase(dbOptions);
   try {
-    const config = loadConfig({ NODE_ENV: 'production', CONSENTQL_HMAC_KEYS: HMAC_KEYS });
+    const config = loadConfig({ NODE_ENV: 'production', CONSENTQL_HMAC_KEYS: HMAC_KEYS, CONSENTQL_PROOF_KEY: PROOF_KEY });
     const logger = pino({ level: 'silent' });
     const yogas = Object.fromEntries(VARIANTS.map((v) => [v, buildVariant(v, config, db, logger)])) as Record<Variant, ReturnType<typeof buildVariant>>;
     const once = async (v: Variant) => {

@@ -6,10 +6,10 @@ import type { Target } from './database.ts';
 import { freePort, graphqlUrl, startChild, TSX, type Child } from './children.ts';
 import { sleep } from './lib.ts';
 import { load, type LoadResult } from './load.ts';
-import { BODY, HEADERS, HMAC_KEYS } from './settings.ts';
+import { BODY, HEADERS, HMAC_KEYS, PROOF_KEY } from './settings.ts';
 import type { Variant } from './variants.ts';
 
-const PRODUCTION = { NODE_ENV: 'production', CONSENTQL_HMAC_KEYS: HMAC_KEYS };
+const PRODUCTION = { NODE_ENV: 'production', CONSENTQL_HMAC_KEYS: HMAC_KEYS, CONSENTQL_PROOF_KEY: PROOF_KEY };
 
 /** One of the variants, on the benchmark database. */
 export function startVariant(target: Target, variant: Variant): Promise<Child> {

@@ -10,6 +10,8 @@ export const T = quick
 
 /** Every server of the run masks with this key, so hashed values are comparable across them. */
 export const HMAC_KEYS = 'bench:consentql-benchmark-only-secret-0123456789abcdef';
+/** Production servers also need the key that hashes IPs in proofs of consent. */
+export const PROOF_KEY = 'bench-proof-key-of-at-least-32-characters';
 
 // The analytics app under "analytics": 10 tagged fields of 100 customers; email
 // (hmac), phone (partial) and firstName (null) are not served for analytics, so
