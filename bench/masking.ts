@@ -88,7 +88,7 @@ export async function measureMasking(target: Target, report: Report): Promise<Re
   }
   report.add(SHIELD, inProcess, inProcessValue(fine.shield));
   report.notes.push(
-    "Requester layer: bench/server.ts builds src/server.ts's composition twice, with and without `applyPermissions` (graphql-shield on the root fields), both enforcing consent; createServer() itself has no switch for it.",
+    'Requester layer: createServer() with and without graphql-shield on the root fields (benchmarkWithoutShield), both enforcing consent.',
   );
   return servers;
 }

@@ -77,15 +77,18 @@ export interface ServerOptions {
   logger: Logger;
   /** `npm run bench` only: the same server without field decisions, as its baseline. */
   benchmarkBaseline?: boolean;
+  /** `npm run bench` only: the same server without graphql-shield, to measure what it costs. */
+  benchmarkWithoutShield?: boolean;
 }
 
-export function createServer({ config, db, logger, benchmarkBaseline }: ServerOptions): YogaServerInstance<Record<string, unknown>, Context> {
+export function createServer({ config, db, logger, benchmarkBaseline, benchmarkWithoutShield }: ServerOptions): YogaServerInstance<Record<string, unknown>, Context> {
   const keyring = parseHmacKeys(config.hmacKeys, {
     production: config.env === 'production',
     log: (msg) => logger.warn(msg),
   });
   const masker = createMasker(keyring);
-  const schema = applyPermissions(buildSchema({ benchmarkBaseline }));
+  const built = buildSchema({ benchmarkBaseline });
+  const schema = benchmarkWithoutShield ? built : applyPermissions(built);
   const authenticate = createClientDirectory(db.prisma);
 
   return createYoga<Record<string, unknown>, Context>({
@@ -111,7 +114,7 @@ export function createServer({ config, db, logger, benchmarkBaseline }: ServerOp
             defaultQuery: EXAMPLE_QUERY,
             headers: JSON.stringify({ Authorization: 'Bearer dev-support-chatbot-key', 'X-Purpose': 'support' }, null, 2),
           },
-    context: () => ({ db, masker, mode: config.mode, client: null, consent: null }),
+    context: () => ({ db, masker, mode: config.mode, client: null, consent: null, authenticate }),
     plugins: [
       // Bounds on what one request may ask for, checked before execution:
       // the deepest meaningful selection (customers → edges → node → tickets
@@ -130,7 +133,7 @@ export function createServer({ config, db, logger, benchmarkBaseline }: ServerOp
       }),
       useDatabaseHealth(db),
       useConsentCenter({ db, keyring, logger, mode: config.mode }),
-      usePurposeGate({ authenticate }),
+      usePurposeGate(),
       useConsentExtension({
         onDecided: (ctx, operationName) => recordAccess(db, logger, ctx, operationName),
       }),

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ClientRole } from '../generated/prisma/enums.ts';
 import { PURPOSE_KEYS, type PurposeKey } from '../policy/taxonomy.ts';
 
 // The demo API clients of a fresh install: one per kind of consuming app, plus
@@ -6,7 +7,7 @@ import { PURPOSE_KEYS, type PurposeKey } from '../policy/taxonomy.ts';
 // local development and the README only; a real deployment registers its own
 // clients with random keys. Only sha256(key) is ever stored (api_client.key_hash).
 
-export type ClientRole = 'CONSUMER' | 'SCHEMA_OWNER' | 'ADMIN' | 'CONSENT_RECORDER';
+export type { ClientRole };
 
 export interface DemoClient {
   /** Unique client name (api_client.name). */

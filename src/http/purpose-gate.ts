@@ -15,16 +15,12 @@ const PUBLIC_ROOT_FIELDS = new Set(['__schema', '__type', '__typename', 'purpose
  */
 export const PURPOSE_ROOT_FIELDS = new Set(['customer', 'customers']);
 
-export interface PurposeGateOptions {
-  authenticate(header: string | null): Promise<AuthenticatedClient>;
-}
-
 /**
  * Before execution, once per request: authenticates the client and resolves
  * the declared purpose. A request that reads personal data without a valid,
  * permitted purpose stops here with a coded error, before any data is read.
  */
-export function usePurposeGate(options: PurposeGateOptions): Plugin<Context> {
+export function usePurposeGate(): Plugin<Context> {
   return {
     async onExecute({ args, setResultAndStopExecution }) {
       const ctx = args.contextValue as Context & { request: Request };
@@ -32,7 +28,7 @@ export function usePurposeGate(options: PurposeGateOptions): Plugin<Context> {
       const needs = [...rootFields].filter((f) => !PUBLIC_ROOT_FIELDS.has(f));
       if (needs.length === 0) return;
       try {
-        ctx.client = await options.authenticate(ctx.request.headers.get('authorization'));
+        ctx.client = await ctx.authenticate(ctx.request.headers.get('authorization'));
         if (!needs.some((f) => PURPOSE_ROOT_FIELDS.has(f))) return;
         ctx.consent = resolvePurpose(ctx.request.headers, ctx.client);
       } catch (error) {

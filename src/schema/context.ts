@@ -21,6 +21,8 @@ export interface Context {
   masker: Masker;
   mode: DeploymentMode;
   client: AuthenticatedClient | null;
+  /** Resolves `Authorization: Bearer <key>` (one cached directory per server; src/http/clients.ts). */
+  authenticate(header: string | null): Promise<AuthenticatedClient>;
   /** Null until a valid purpose has been declared: personal data then reads as masked. */
   consent: RequestConsent | null;
   /** The HTTP request (set by Yoga): consent writes read Sec-GPC and proof headers from it. */

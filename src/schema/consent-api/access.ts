@@ -1,5 +1,4 @@
 import { ConsentQLError } from '../../errors.ts';
-import { createClientDirectory } from '../../http/clients.ts';
 import { findPurpose, PURPOSE_KEYS } from '../../policy/taxonomy.ts';
 import type { PurposeDefinition } from '../../policy/types.ts';
 import type { AuthenticatedClient, Context } from '../context.ts';
@@ -49,8 +48,6 @@ export function visiblePurposes(ctx: Context, requested: readonly string[] | nul
   return [...requested];
 }
 
-const directories = new WeakMap<object, ReturnType<typeof createClientDirectory>>();
-
 /**
  * Subscriptions pass neither through Yoga's onExecute, where the purpose gate
  * authenticates every other operation, nor through the shield's wrapping of
@@ -58,8 +55,6 @@ const directories = new WeakMap<object, ReturnType<typeof createClientDirectory>
  */
 export async function authenticateSubscriber(ctx: Context): Promise<AuthenticatedClient> {
   if (ctx.client) return ctx.client;
-  let directory = directories.get(ctx.db.prisma);
-  if (!directory) directories.set(ctx.db.prisma, (directory = createClientDirectory(ctx.db.prisma)));
-  ctx.client = await directory(ctx.request?.headers.get('authorization') ?? null);
+  ctx.client = await ctx.authenticate(ctx.request?.headers.get('authorization') ?? null);
   return ctx.client;
 }
