@@ -6,7 +6,7 @@ import { openDatabase, type Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { seed, syncDemoClients, syncPurposes } from './db/seed.ts';
 import { createServer, GRAPHQL_PATH } from './server.ts';
-import { parseHmacKeys } from './masking/index.ts';
+import { createMasker, parseHmacKeys } from './masking/index.ts';
 import { startPropagation } from './propagation/index.ts';
 
 export interface App {
@@ -34,7 +34,7 @@ export function createLogger(config: Config): Logger {
 
 export async function startApp(config: Config, logger: Logger = createLogger(config)): Promise<App> {
   // A production start without HMAC keys fails here, before the database is touched.
-  parseHmacKeys(config.hmacKeys, { production: config.env === 'production' });
+  const keyring = parseHmacKeys(config.hmacKeys, { production: config.env === 'production' });
   const db = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -58,7 +58,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
         await syncDemoClients(db.pool);
       }
     }
-    propagation = await startPropagation(db, logger);
+    propagation = await startPropagation(db, logger, createMasker(keyring));
     const yoga = createServer({ config, db, logger });
     const server = http.createServer(yoga);
     await new Promise<void>((resolve, reject) => {

@@ -12,7 +12,8 @@ export type ErrorCode =
   | 'QUERY_TOO_LARGE'
   | 'NOT_FOUND'
   | 'CONSENT_UNAVAILABLE'
-  | 'IDEMPOTENCY_KEY_REUSED';
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'INVALID_CURSOR';
 
 const httpStatus: Record<ErrorCode, number> = {
   UNAUTHENTICATED: 401,
@@ -27,6 +28,7 @@ const httpStatus: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
   CONSENT_UNAVAILABLE: 503,
   IDEMPOTENCY_KEY_REUSED: 409,
+  INVALID_CURSOR: 400,
 };
 
 /**

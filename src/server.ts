@@ -8,6 +8,7 @@ import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { createMasker, parseHmacKeys } from './masking/index.ts';
 import { buildSchema } from './schema/index.ts';
+import { createCursorSeal } from './schema/pagination/cursor-seal.ts';
 import type { Context } from './schema/context.ts';
 import { createClientDirectory } from './http/clients.ts';
 import { usePurposeGate } from './http/purpose-gate.ts';
@@ -87,6 +88,7 @@ export function createServer({ config, db, logger, benchmarkBaseline, benchmarkW
     log: (msg) => logger.warn(msg),
   });
   const masker = createMasker(keyring);
+  const cursors = createCursorSeal(keyring);
   const built = buildSchema({ benchmarkBaseline });
   const schema = benchmarkWithoutShield ? built : applyPermissions(built);
   const authenticate = createClientDirectory(db.prisma);
@@ -114,7 +116,7 @@ export function createServer({ config, db, logger, benchmarkBaseline, benchmarkW
             defaultQuery: EXAMPLE_QUERY,
             headers: JSON.stringify({ Authorization: 'Bearer dev-support-chatbot-key', 'X-Purpose': 'support' }, null, 2),
           },
-    context: () => ({ db, masker, mode: config.mode, client: null, consent: null, authenticate }),
+    context: () => ({ db, masker, cursors, mode: config.mode, client: null, consent: null, authenticate }),
     plugins: [
       // Bounds on what one request may ask for, checked before execution:
       // the deepest meaningful selection (customers → edges → node → tickets

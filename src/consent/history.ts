@@ -14,6 +14,7 @@ export function consentHistory(prisma: PrismaClient, subjectId: string, purposeK
 }
 
 export interface PurposeStatus {
+  customerId: string;
   purposeKey: string;
   regime: Regime;
   decision: Decision;
@@ -33,6 +34,7 @@ export async function consentStatus(
   const regime = regimeOf(subject.country, subject.region, mode);
   const minor = isMinor(subject.birthDate, now);
   return PURPOSES.filter((p) => takesConsent(p)).map((purpose) => ({
+    customerId: subject.id,
     purposeKey: purpose.key,
     regime,
     decision: permits(purpose, { regime, minor, consents: states }, false, now),

@@ -67,7 +67,7 @@ export const DEMO_CLIENTS: readonly DemoClient[] = [
     name: 'consent-center',
     apiKey: 'dev-consent-center-key',
     role: 'CONSENT_RECORDER',
-    allowedPurposes: [],
+    allowedPurposes: ['consent_management'],
     canExplain: false,
     description: 'Consent center and CRM sync: records grants, withdrawals and opt-outs, shows a subject their history.',
   },

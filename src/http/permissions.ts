@@ -37,6 +37,8 @@ const recordsConsent = hasRole(['CONSENT_RECORDER', 'ADMIN'], 'recording consent
 
 /** Any authenticated client; the resolver confines the feed to the purposes the client is registered for. */
 const followsConsent = rule({ cache: 'contextual' })((_p, _a, ctx: Context) => isAuthenticated(ctx));
+/** Any authenticated client; the resolver shows schema owners and admins every purpose, others only theirs. */
+const readsDataMap = rule({ cache: 'contextual' })((_p, _a, ctx: Context) => isAuthenticated(ctx));
 
 export const ROOT_RULES = {
   Query: {
@@ -44,7 +46,7 @@ export const ROOT_RULES = {
     customer: readsPersonalData,
     customers: readsPersonalData,
     purposes: allow,
-    dataMap: isSchemaOwner,
+    dataMap: readsDataMap,
     consentHistory: recordsConsent,
     consentStatus: recordsConsent,
     consentChanges: followsConsent,

@@ -1,42 +1,87 @@
-import { Kind, type DocumentNode, type OperationDefinitionNode, type SelectionSetNode, type FragmentDefinitionNode } from 'graphql';
+import {
+  getNamedType,
+  isObjectType,
+  Kind,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { ConsentQLError } from '../errors.ts';
 import { findPurpose, PURPOSE_KEYS } from '../policy/taxonomy.ts';
-import { RequestConsent } from '../schema/consent-plugin/index.ts';
+import { RequestConsent, TAG_EXTENSION } from '../schema/consent-plugin/index.ts';
 import type { AuthenticatedClient, Context } from '../schema/context.ts';
 
 /** Root fields anyone may read: they hold no personal data (schema exploration, the taxonomy). */
 const PUBLIC_ROOT_FIELDS = new Set(['__schema', '__type', '__typename', 'purposes']);
 /**
- * Root fields that read personal data through the consent plugin and so need
- * a declared purpose. Any other root field needs an authenticated client, and
- * the shield decides what its role may do; should a new field read personal
- * data without being listed here, its tagged fields find no purpose and mask.
- */
-export const PURPOSE_ROOT_FIELDS = new Set(['customer', 'customers']);
-
-/**
  * Before execution, once per request: authenticates the client and resolves
- * the declared purpose. A request that reads personal data without a valid,
+ * the declared purpose. An operation whose root fields can return personal
+ * data (derived from the schema, not listed by hand) without a valid,
  * permitted purpose stops here with a coded error, before any data is read.
  */
 export function usePurposeGate(): Plugin<Context> {
-  return {
-    async onExecute({ args, setResultAndStopExecution }) {
-      const ctx = args.contextValue as Context & { request: Request };
-      const rootFields = topLevelFields(args.document, args.operationName ?? undefined);
-      const needs = [...rootFields].filter((f) => !PUBLIC_ROOT_FIELDS.has(f));
-      if (needs.length === 0) return;
-      try {
-        ctx.client = await ctx.authenticate(ctx.request.headers.get('authorization'));
-        if (!needs.some((f) => PURPOSE_ROOT_FIELDS.has(f))) return;
-        ctx.consent = resolvePurpose(ctx.request.headers, ctx.client);
-      } catch (error) {
-        if (!(error instanceof ConsentQLError)) throw error;
-        setResultAndStopExecution({ errors: [error] });
-      }
-    },
+  const admit = async (
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operationName: string | null | undefined,
+    ctx: Context & { request: Request },
+  ) => {
+    const { fields, operation } = topLevelFields(document, operationName ?? undefined);
+    const needs = [...fields].filter((f) => !PUBLIC_ROOT_FIELDS.has(f));
+    // Mutations and subscriptions always need a client.
+    if (needs.length === 0 && operation === 'query') return;
+    ctx.client ??= await ctx.authenticate(ctx.request.headers.get('authorization'));
+    const personal = personalDataRoots(schema, operation);
+    if (needs.some((f) => personal.has(f))) ctx.consent = resolvePurpose(ctx.request.headers, ctx.client);
   };
+  const gate = async (
+    args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; contextValue: unknown },
+    stop: (result: { errors: ConsentQLError[] }) => void,
+  ) => {
+    try {
+      await admit(args.schema, args.document, args.operationName, args.contextValue as Context & { request: Request });
+    } catch (error) {
+      if (!(error instanceof ConsentQLError)) throw error;
+      stop({ errors: [error] });
+    }
+  };
+  return {
+    onExecute: ({ args, setResultAndStopExecution }) => gate(args, setResultAndStopExecution),
+    onSubscribe: ({ args, setResultAndStopExecution }) => gate(args, setResultAndStopExecution),
+  };
+}
+
+const rootsBySchema = new WeakMap<GraphQLSchema, Map<string, Set<string>>>();
+
+/** The root fields of an operation type whose result can contain a personal-data type. */
+export function personalDataRoots(schema: GraphQLSchema, operation: string): Set<string> {
+  let byOperation = rootsBySchema.get(schema);
+  if (!byOperation) {
+    byOperation = new Map();
+    rootsBySchema.set(schema, byOperation);
+  }
+  let roots = byOperation.get(operation);
+  if (!roots) {
+    const root = operation === 'mutation' ? schema.getMutationType() : operation === 'subscription' ? schema.getSubscriptionType() : schema.getQueryType();
+    roots = new Set(
+      Object.values(root?.getFields() ?? {})
+        .filter((field) => reachesPersonalData(getNamedType(field.type), new Set()))
+        .map((field) => field.name),
+    );
+    byOperation.set(operation, roots);
+  }
+  return roots;
+}
+
+function reachesPersonalData(type: GraphQLNamedType, seen: Set<string>): boolean {
+  if (!isObjectType(type) || seen.has(type.name)) return false;
+  if (type.extensions?.[TAG_EXTENSION]) return true;
+  seen.add(type.name);
+  return Object.values(type.getFields()).some((field) => reachesPersonalData(getNamedType(field.type), seen));
 }
 
 function resolvePurpose(headers: Headers, client: AuthenticatedClient): RequestConsent {
@@ -77,7 +122,7 @@ function resolvePurpose(headers: Headers, client: AuthenticatedClient): RequestC
 }
 
 /** The root field names an operation selects, through top-level fragments. */
-function topLevelFields(document: DocumentNode, operationName: string | undefined): Set<string> {
+function topLevelFields(document: DocumentNode, operationName: string | undefined): { fields: Set<string>; operation: string } {
   const fragments = new Map<string, FragmentDefinitionNode>();
   let operation: OperationDefinitionNode | undefined;
   for (const def of document.definitions) {
@@ -98,10 +143,6 @@ function topLevelFields(document: DocumentNode, operationName: string | undefine
       }
     }
   };
-  if (operation) {
-    visit(operation.selectionSet, new Set());
-    // Mutations and subscriptions always need a client.
-    if (operation.operation !== 'query') names.add(`${operation.operation}:`);
-  }
-  return names;
+  if (operation) visit(operation.selectionSet, new Set());
+  return { fields: names, operation: operation?.operation ?? 'query' };
 }

@@ -39,6 +39,8 @@ export function createMasker(keyring: HmacKeyring): Masker {
           return null;
       }
     },
+    // Domain-separated from the field tokens, so an id never tokenises like a value would.
+    pseudonym: (subjectId, purposeKey) => tokenize(`subject:${subjectId}`, purposeKey),
   };
 }
 

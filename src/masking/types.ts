@@ -38,4 +38,9 @@ export interface HmacKeyring {
 export interface Masker {
   /** Synchronous; null and undefined always mask to null. */
   apply(spec: MaskSpec, value: unknown, purposeKey: string): unknown;
+  /**
+   * The subject's pseudonym under a purpose: a stable keyed token of its id,
+   * the one handle a consumer holds and is told to drop a subject by.
+   */
+  pseudonym(subjectId: string, purposeKey: string): string;
 }

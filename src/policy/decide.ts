@@ -5,11 +5,18 @@ import type { Basis, ConsentRecord, DataCategory, PurposeDefinition, Regime, Sub
 // serve the field masks, the row filter and the tests.
 
 /** Reported to clients with every decision summary; bump when a rule below changes. */
-export const POLICY_VERSION = '2026-11-29.1';
+export const POLICY_VERSION = '2026-11-30.1';
 
-export type Effect = 'allow' | 'mask';
+/**
+ * - allow: the value is returned in clear.
+ * - mask: the subject permits the purpose, but this field does not serve it
+ *   (or a sensitive-data limit applies): its mask minimises it.
+ * - exclude: the subject gives the purpose no legal basis. The subject is not
+ *   processed for it at all: no row, no id, no token, no partial value.
+ */
+export type Effect = 'allow' | 'mask' | 'exclude';
 
-export type AllowReason = 'CONTRACT' | 'CONSENT' | 'NOT_OPTED_OUT';
+export type AllowReason = 'CONTRACT' | 'CONSENT' | 'NOT_OPTED_OUT' | 'NOTICE';
 
 export type MaskReason =
   | 'PURPOSE_NOT_SERVED'
@@ -29,6 +36,15 @@ export interface Decision {
   reason: AllowReason | MaskReason;
 }
 
+/**
+ * What a field's decision depends on besides the subject: whether the field
+ * serves the purpose and whether it is special-category data. Callers cache
+ * decisions per subject and class, so the cache key is what the policy reads.
+ */
+export type FieldClass = 'not-served' | 'ordinary' | 'sensitive';
+
+export const FIELD_CLASSES: readonly FieldClass[] = ['not-served', 'ordinary', 'sensitive'];
+
 /** The policy tag of a field: the purposes it serves and its data category. */
 export interface FieldTag {
   serves: readonly string[];
@@ -38,52 +54,77 @@ export interface FieldTag {
 // Decisions are shared frozen values: callers count and compare them, never mutate.
 const allow = (reason: AllowReason): Decision => ALLOW[reason];
 const mask = (reason: MaskReason): Decision => MASK[reason];
+const exclude = (reason: MaskReason): Decision => EXCLUDE[reason];
 
 const ALLOW: Record<AllowReason, Decision> = Object.freeze({
   CONTRACT: Object.freeze({ effect: 'allow', reason: 'CONTRACT' }),
   CONSENT: Object.freeze({ effect: 'allow', reason: 'CONSENT' }),
   NOT_OPTED_OUT: Object.freeze({ effect: 'allow', reason: 'NOT_OPTED_OUT' }),
+  NOTICE: Object.freeze({ effect: 'allow', reason: 'NOTICE' }),
 });
 
-const MASK = Object.freeze(
-  Object.fromEntries(
-    (
-      [
-        'PURPOSE_NOT_SERVED',
-        'NO_CONSENT',
-        'WITHDRAWN',
-        'OPTED_OUT',
-        'EXPIRED',
-        'CONSENT_OUTDATED',
-        'SENSITIVE_REQUIRES_OPT_IN',
-        'SENSITIVE_LIMITED',
-        'MINOR_REQUIRES_OPT_IN',
-        'DENIED',
-        'CONSENT_UNAVAILABLE',
-      ] as const
-    ).map((reason) => [reason, Object.freeze({ effect: 'mask', reason })]),
-  ),
-) as Record<MaskReason, Decision>;
+export const MASK_REASONS: readonly MaskReason[] = [
+  'PURPOSE_NOT_SERVED',
+  'NO_CONSENT',
+  'WITHDRAWN',
+  'OPTED_OUT',
+  'EXPIRED',
+  'CONSENT_OUTDATED',
+  'SENSITIVE_REQUIRES_OPT_IN',
+  'SENSITIVE_LIMITED',
+  'MINOR_REQUIRES_OPT_IN',
+  'DENIED',
+  'CONSENT_UNAVAILABLE',
+];
+
+const frozenByReason = (effect: 'mask' | 'exclude') =>
+  Object.freeze(Object.fromEntries(MASK_REASONS.map((reason) => [reason, Object.freeze({ effect, reason })]))) as Record<
+    MaskReason,
+    Decision
+  >;
+const MASK = frozenByReason('mask');
+const EXCLUDE = frozenByReason('exclude');
+
+/** The class of `field` under `purpose`: all that `decide` reads of a field. */
+export function fieldClass(purpose: PurposeDefinition, field: FieldTag): FieldClass {
+  if (!field.serves.includes(purpose.key)) return 'not-served';
+  return field.category === 'sensitive' ? 'sensitive' : 'ordinary';
+}
 
 /**
- * Whether `purpose` may read `field` of `subject` at `now`. `subject` is
- * undefined when consent could not be loaded: that masks (fail closed), even
- * for contract purposes, since without the subject we do not know the regime.
+ * Whether `purpose` may read `field` of `subject` at `now`. The subject comes
+ * first: without a legal basis for the purpose the subject is excluded, and
+ * no field of theirs is returned in any form. `subject` is undefined when
+ * consent could not be loaded: that excludes (fail closed), even for contract
+ * purposes, since without the subject we do not know the regime.
  */
-export function decide(
-  purpose: PurposeDefinition,
-  field: FieldTag,
-  subject: Subject | undefined,
-  now: Date,
-): Decision {
-  if (!field.serves.includes(purpose.key)) return mask('PURPOSE_NOT_SERVED');
-  return permits(purpose, subject, field.category === 'sensitive', now);
+export function decide(purpose: PurposeDefinition, field: FieldTag, subject: Subject | undefined, now: Date): Decision {
+  return decideClass(purpose, fieldClass(purpose, field), subject, now);
+}
+
+export function decideClass(purpose: PurposeDefinition, cls: FieldClass, subject: Subject | undefined, now: Date): Decision {
+  const basis = permits(purpose, subject, false, now);
+  if (basis.effect !== 'allow') return basis;
+  if (cls === 'not-served') return mask('PURPOSE_NOT_SERVED');
+  return cls === 'sensitive' ? permits(purpose, subject, true, now) : basis;
+}
+
+/**
+ * A field of a notice of a consent change (feed, subscription, suppression
+ * list): no subject-level basis is needed, since the notice is how a consumer
+ * learns to stop processing; the field must still serve the purpose. Notices
+ * carry no special-category data (refused when the schema is built).
+ */
+export function decideNotice(purpose: PurposeDefinition, field: FieldTag): Decision {
+  return fieldClass(purpose, field) === 'ordinary' ? allow('NOTICE') : mask('PURPOSE_NOT_SERVED');
 }
 
 /**
  * The subject-level part of `decide`, without the "field serves the purpose"
  * check: whether the subject's regime and consent let `purpose` use their
  * ordinary (or, with `sensitive`, their special-category) data at `now`.
+ * Without a basis for ordinary data the subject is excluded; a missing basis
+ * for special-category data only masks those fields.
  */
 export function permits(
   purpose: PurposeDefinition,
@@ -91,10 +132,10 @@ export function permits(
   sensitive: boolean,
   now: Date,
 ): Decision {
-  if (subject === undefined) return mask('CONSENT_UNAVAILABLE');
+  if (subject === undefined) return exclude('CONSENT_UNAVAILABLE');
   const ordinary = checkOrdinary(purpose, subject, now);
-  if (!sensitive || ordinary.effect === 'mask') return ordinary;
-  return checkSensitive(purpose, subject, ordinary, now);
+  if (ordinary.effect !== 'allow') return exclude(ordinary.reason as MaskReason);
+  return sensitive ? checkSensitive(purpose, subject, ordinary, now) : ordinary;
 }
 
 /**

@@ -41,7 +41,6 @@ export const PURPOSES = [
     description:
       'Processing orders, payments, deliveries and account notices. Needed to provide what you bought.',
     version: 1,
-    excludeRows: false,
     basis: everywhere('CONTRACT'),
     sensitiveBasis: everywhere('CONTRACT'),
   },
@@ -51,7 +50,6 @@ export const PURPOSES = [
     description:
       'Answering your questions and tickets, including through our support chatbot, using your orders and conversations.',
     version: 1,
-    excludeRows: false,
     basis: everywhere('CONTRACT'),
     sensitiveBasis: everywhere('CONTRACT'),
   },
@@ -60,7 +58,6 @@ export const PURPOSES = [
     title: 'Marketing messages',
     description: 'Sending you offers and newsletters by email or SMS.',
     version: 1,
-    excludeRows: false,
     basis: consentInEuOptOutInUs,
     sensitiveBasis: sensitiveBeyondContract,
   },
@@ -69,7 +66,6 @@ export const PURPOSES = [
     title: 'Analytics',
     description: 'Measuring how our shop and campaigns perform, in aggregate.',
     version: 1,
-    excludeRows: false,
     basis: consentInEuOptOutInUs,
     sensitiveBasis: sensitiveBeyondContract,
   },
@@ -78,7 +74,6 @@ export const PURPOSES = [
     title: 'Personalised recommendations',
     description: 'Using AI models to tailor recommendations and content to you.',
     version: 1,
-    excludeRows: false,
     basis: consentInEuOptOutInUs,
     sensitiveBasis: sensitiveBeyondContract,
   },
@@ -88,7 +83,6 @@ export const PURPOSES = [
     description:
       'Using your data to train our AI models (for example churn prediction). Only with your explicit permission.',
     version: 1,
-    excludeRows: true,
     basis: everywhere('OPT_IN'),
     sensitiveBasis: everywhere('OPT_IN'),
   },
@@ -98,10 +92,18 @@ export const PURPOSES = [
     description:
       'Selling or sharing your data with partners for cross-context behavioural advertising.',
     version: 1,
-    excludeRows: false,
     basis: consentInEuOptOutInUs,
     sensitiveBasis: sensitiveBeyondContract,
     minorsOptIn: ['CCPA'],
+  },
+  {
+    key: 'consent_management',
+    title: 'Keeping proof of your choices',
+    description:
+      'Recording the choices you make here, showing them to you and telling the systems that use your data when you change them. Required by law.',
+    version: 1,
+    basis: everywhere('CONTRACT'),
+    sensitiveBasis: everywhere('CONTRACT'),
   },
 ] as const satisfies readonly PurposeDefinition[];
 

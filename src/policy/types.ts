@@ -34,8 +34,6 @@ export interface PurposeDefinition {
   description: string;
   /** Bump on a material change: consents given for an earlier version stop counting. */
   version: number;
-  /** Subjects without permission are left out as whole rows (training sets). */
-  excludeRows: boolean;
   /** Basis for ordinary personal data, per regime. */
   basis: Record<Regime, Basis>;
   /** Basis for special-category (sensitive) data, per regime; checked on top of `basis`. */

@@ -1,4 +1,7 @@
 import type { Logger } from 'pino';
+import type { ConsentChangePayload } from '../consent/types.ts';
+import type { Masker } from '../masking/index.ts';
+import { noticeOf } from './notice.ts';
 import { SerialTask } from './serial-task.ts';
 import type { Database } from '../db/database.ts';
 import type { PropagationOptions } from './config.ts';
@@ -72,6 +75,7 @@ export class WebhookDispatcher {
     private readonly db: Database,
     private readonly logger: Logger,
     private readonly options: PropagationOptions,
+    private readonly masker: Masker,
   ) {}
 
   start(): void {
@@ -113,7 +117,12 @@ export class WebhookDispatcher {
     const attempt = await sendWebhook(
       delivery.url,
       delivery.secret,
-      { id: messageId(delivery.outbox_id), type: delivery.topic, occurredAt: delivery.occurred_at, data: delivery.payload },
+      {
+        id: messageId(delivery.outbox_id),
+        type: delivery.topic,
+        occurredAt: delivery.occurred_at,
+        data: noticeOf(delivery.payload as ConsentChangePayload, this.masker),
+      },
       this.options.timeoutMs,
     );
     return { delivery, attempt };

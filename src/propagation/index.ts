@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
+import type { Masker } from '../masking/index.ts';
 import { propagationOptionsFromEnv, type PropagationOptions } from './config.ts';
 import { WebhookDispatcher } from './dispatcher.ts';
 import { ChangeHub, registerHub, unregisterHub } from './hub.ts';
@@ -21,6 +22,8 @@ const dispatchers = new WeakMap<Database, WebhookDispatcher>();
 export async function startPropagation(
   db: Database,
   logger: Logger,
+  /** Names subjects in webhook notices by their per-purpose pseudonym. */
+  masker: Masker,
   overrides: Partial<PropagationOptions> = {},
 ): Promise<Propagation> {
   const options = { ...propagationOptionsFromEnv(), ...overrides };
@@ -29,7 +32,7 @@ export async function startPropagation(
   registerHub(db, hub);
   let dispatcher: WebhookDispatcher | null = null;
   if (options.dispatch) {
-    const started = new WebhookDispatcher(db, logger, options);
+    const started = new WebhookDispatcher(db, logger, options, masker);
     dispatcher = started;
     dispatchers.set(db, started);
     hub.onChanges(() => started.kick());

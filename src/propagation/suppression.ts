@@ -4,13 +4,14 @@ import { permits, type MaskReason } from '../policy/decide.ts';
 import { isMinor, regimeOf } from '../policy/regime.ts';
 import type { DeploymentMode, PurposeDefinition } from '../policy/types.ts';
 
-// Who must not be contacted for a purpose right now, decided by the policy
-// engine itself (`permits`) for each subject: the same rules as the masks, so
-// the list and the API can never disagree. A subject whose consent cannot be
-// decided is suppressed (fail closed).
+// Who must not be processed for a purpose right now, decided by the policy
+// engine itself (`permits`) for each subject: the same rules as the row
+// filter, so the list and the API can never disagree. A subject whose consent
+// cannot be decided is suppressed (fail closed).
 //
 // Entries carry our id, the CRM id and a SHA-256 of the normalised email (how
-// email platforms match suppression lists), never the email itself.
+// email platforms match suppression lists), never the email itself; what a
+// client reads of them is decided by the tags of SuppressionEntry.
 
 export type SuppressionStatus = 'SUPPRESSED' | 'CONTACTABLE';
 
@@ -90,7 +91,9 @@ export async function suppressedPage(
   let cursor = afterId;
   for (;;) {
     const rows = (await prisma.customer.findMany({
-      where: cursor ? { id: { gt: cursor } } : {},
+      // Only subjects who made a choice for the purpose: one who never had a
+      // basis for it was never sent to its consumers, who need not learn of them.
+      where: { ...(cursor ? { id: { gt: cursor } } : {}), consentStates: { some: { purposeKey: purpose.key } } },
       orderBy: { id: 'asc' },
       take: SCAN_CHUNK,
       select: select(purpose.key),

@@ -2,6 +2,7 @@ import type { Database } from '../db/database.ts';
 import type { Masker } from '../masking/index.ts';
 import type { DeploymentMode } from '../policy/types.ts';
 import type { RequestConsent } from './consent-plugin/index.ts';
+import type { CursorSeal } from './pagination/cursor-seal.ts';
 
 import type { ClientRole } from '../generated/prisma/enums.ts';
 
@@ -19,6 +20,8 @@ export interface AuthenticatedClient {
 export interface Context {
   db: Database;
   masker: Masker;
+  /** Seals and opens pagination cursors (src/schema/pagination/cursor-seal.ts). */
+  cursors: CursorSeal;
   mode: DeploymentMode;
   client: AuthenticatedClient | null;
   /** Resolves `Authorization: Bearer <key>` (one cached directory per server; src/http/clients.ts). */

@@ -1,4 +1,4 @@
-import { GraphQLDirective, GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLBoolean, GraphQLString, DirectiveLocation, lexicographicSortSchema, type GraphQLSchema } from 'graphql';
+import { GraphQLDirective, GraphQLEnumType, specifiedDirectives, GraphQLList, GraphQLNonNull, GraphQLBoolean, GraphQLString, DirectiveLocation, lexicographicSortSchema, type GraphQLSchema } from 'graphql';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { PURPOSE_KEYS } from '../policy/taxonomy.ts';
 import { DATA_CATEGORIES } from '../policy/types.ts';
@@ -22,12 +22,15 @@ const purposeDirective = new GraphQLDirective({
     category: { type: enumOf('DataCategory', DATA_CATEGORIES, 'What kind of personal data a field holds.') },
     mask: { type: GraphQLString, description: 'null, hmac, partial, generalize or redact.' },
     surrogateKey: { type: GraphQLBoolean, description: 'A generated id: returned wherever its row is.' },
+    pseudonym: { type: GraphQLBoolean, description: "The subject's pseudonym under the declared purpose." },
   },
 });
 
 export function buildSchema(options: { benchmarkBaseline?: boolean } = {}): GraphQLSchema {
   return builder.toSchema({
-    directives: [purposeDirective],
+    // `directives` replaces graphql-js's defaults: keep @skip, @include,
+    // @deprecated, @specifiedBy and @oneOf next to ours.
+    directives: [...specifiedDirectives, purposeDirective],
     consentEnforcement: options.benchmarkBaseline ? 'off-for-benchmark-baseline' : 'on',
   });
 }

@@ -7,7 +7,14 @@ type Where = Prisma.CustomerWhereInput;
 
 const NOTHING: Where = { id: { in: [] } };
 
-/** Which customers a regime applies to: the SQL twin of `regimeOf`. */
+/**
+ * Which customers a regime applies to: the SQL twin of `regimeOf`. It compares
+ * the raw columns, where `regimeOf` trims and upper-cases: that is right
+ * because the database keeps `country` and `region` normalised (trimmed, upper
+ * case, NULL rather than empty), by a trigger on every write and CHECK
+ * constraints (migration 20261130200000_normalise_jurisdiction). Both forms
+ * therefore read the same value; test/db/jurisdiction.test.ts checks it.
+ */
 const regimeWhere: Record<Regime, Where> = {
   GDPR: { country: { in: [...GDPR_COUNTRIES] } },
   CCPA: { country: 'US', region: 'CA' },

@@ -1,11 +1,15 @@
+import { queryFromInfo } from '@pothos/plugin-prisma';
 import { isObjectType, type GraphQLSchema } from 'graphql';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { ConsentQLError } from '../errors.ts';
 import { builder } from './builder.ts';
 import { TAG_EXTENSION, type FieldTag } from './consent-plugin/index.ts';
 import type { Context } from './context.ts';
+import { keysetOrderBy, keysetWhere, positionOf, type SortKey } from './pagination/keyset.ts';
+import { cursorBinding, openCursor, pageOf } from './pagination/page.ts';
 import { permittedWhere } from './permitted-where.ts';
-import { registerSubjects, withConsent, type SubjectRow } from './subjects.ts';
+import { countCustomers, loadCustomers, requireConsent, type SubjectRow } from './subjects.ts';
+import { CustomerRef } from './types/customer.ts';
 
 /** Fields a list may be filtered by: the GraphQL field whose visibility governs it. */
 const CustomerFilter = builder.inputType('CustomerFilter', {
@@ -42,44 +46,33 @@ const CustomerOrder = builder.inputType('CustomerOrder', {
 type FilterInput = { country?: string | null; region?: string | null; segment?: string | null; riskBand?: string | null };
 type OrderInput = { field: 'createdAt' | 'lifetimeValue' | 'churnScore' | 'lastName'; direction?: 'ASC' | 'DESC' | null };
 
-function requireConsent(ctx: Context) {
-  if (!ctx.consent) {
-    // The request pipeline rejects requests without a purpose before
-    // execution; reaching here means it was bypassed: refuse.
-    throw new ConsentQLError('PURPOSE_REQUIRED', 'A purpose is required to read personal data: send the X-Purpose header.');
-  }
-  return ctx.consent;
-}
-
 function customerTag(schemaField: string, info: { schema: GraphQLSchema }): FieldTag | undefined {
   const type = info.schema.getType('Customer');
   if (!isObjectType(type)) return undefined;
   const tag = type.getFields()[schemaField]?.extensions?.[TAG_EXTENSION];
-  return tag && tag !== 'surrogate-key' ? (tag as FieldTag) : undefined;
+  return tag && typeof tag !== 'string' ? (tag as FieldTag) : undefined;
 }
 
 /**
- * The WHERE of a customer list for this request: the row exclusion of the
- * purpose, plus each filter and sort field confined to subjects who permit
- * it. A field the purpose does not serve cannot be filtered or sorted by.
+ * The WHERE of a customer list for this request (the loaders add the row
+ * filter of the purpose): each filter and sort field confined to subjects
+ * who permit it. A field the purpose does not serve cannot be filtered or
+ * sorted by.
  */
 function customerWhere(
   ctx: Context,
   info: { schema: GraphQLSchema },
   filter: FilterInput | null | undefined,
   order: OrderInput | null | undefined,
-  { excludeRows = true } = {},
 ): Prisma.CustomerWhereInput {
-  const consent = requireConsent(ctx);
-  const { purpose, now } = consent;
+  const { purpose, now } = requireConsent(ctx);
   const and: Prisma.CustomerWhereInput[] = [];
-  if (purpose.excludeRows && excludeRows) and.push(permittedWhere(purpose, ctx.mode, now));
-
   const guarded = new Map<string, string>();
   for (const [field, value] of Object.entries(filter ?? {})) {
     if (value === null || value === undefined) continue;
     guarded.set(field, `filter.${field}`);
-    and.push({ [field]: field === 'country' || field === 'region' ? value.toUpperCase() : value });
+    // Stored jurisdiction data is trimmed and upper-cased by the database.
+    and.push({ [field]: field === 'country' || field === 'region' ? value.trim().toUpperCase() : value });
   }
   if (order) guarded.set(order.field, `orderBy.field`);
   for (const [field, argument] of guarded) {
@@ -92,76 +85,98 @@ function customerWhere(
         { argument, field, purpose: purpose.key },
       );
     }
-    and.push(permittedWhere(purpose, ctx.mode, now, tag.sensitive));
+    if (tag.sensitive) and.push(permittedWhere(purpose, ctx.mode, now, true));
   }
-  return and.length === 0 ? {} : { AND: and };
+  return { AND: and };
 }
 
-function customerOrderBy(order: OrderInput | null | undefined): Prisma.CustomerOrderByWithRelationInput[] {
-  if (!order) return [{ id: 'asc' }];
-  const sort = order.direction === 'DESC' ? 'desc' : 'asc';
-  // Unknown values last whichever the direction; the id keeps pages stable.
-  const key = order.field === 'churnScore' ? { sort, nulls: 'last' as const } : sort;
-  return [{ [order.field]: key }, { id: 'asc' }];
+/** The sort of a customer list: the chosen field (unknown churn scores last), then the id, which keeps pages stable. */
+function sortKeys(order: OrderInput | null | undefined): SortKey[] {
+  const id: SortKey = { field: 'id', descending: false, nullable: false };
+  if (!order) return [id];
+  return [{ field: order.field, descending: order.direction === 'DESC', nullable: order.field === 'churnScore' }, id];
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 builder.queryType({
   fields: (t) => ({
     customer: t.prismaField({
       type: 'Customer',
       nullable: true,
-      description: 'One customer by id; null when absent or excluded for the declared purpose.',
+      description:
+        'One customer by id; null when absent or when the customer gives the declared purpose no legal basis (the two are not told apart).',
       args: { id: t.arg.id({ required: true }) },
-      resolve: async (query, _root, args, ctx, info) => {
-        const consent = requireConsent(ctx);
+      resolve: async (query, _root, args, ctx) => {
         const id = String(args.id);
-        if (!/^[0-9a-f-]{36}$/i.test(id)) {
+        if (!UUID.test(id)) {
           throw new ConsentQLError('BAD_USER_INPUT', `customer(id:) expects a customer UUID, but got ${JSON.stringify(id)}.`, {
             argument: 'id',
           });
         }
-        const where = customerWhere(ctx, info, null, null);
-        const row = await ctx.db.prisma.customer.findFirst({ ...withConsent(query, consent.purpose.key), where: { AND: [where, { id }] } });
-        if (row) registerSubjects(consent, ctx.mode, [row as unknown as SubjectRow]);
-        return row;
+        const [row] = await loadCustomers(ctx, { query, where: { id } });
+        return (row ?? null) as never;
       },
     }),
-    customers: t.prismaConnection(
+    customers: t.connection(
       {
-        type: 'Customer',
-        cursor: 'id',
-        description: 'Customers as a Relay connection. For purposes that exclude rows, only permitted subjects appear.',
+        type: CustomerRef,
+        description:
+          'Customers as a Relay connection: only subjects who give the declared purpose a legal basis appear (in lists, counts and pages). ' +
+          'Cursors are opaque and valid only for the client, purpose and order that received them.',
         args: {
           filter: t.arg({ type: CustomerFilter }),
           orderBy: t.arg({ type: CustomerOrder }),
         },
-        resolve: async (query, _root, args, ctx, info) => {
+        resolve: async (_root, args, ctx, info) => {
           const consent = requireConsent(ctx);
-          const rows = await ctx.db.prisma.customer.findMany({
-            ...withConsent(query, consent.purpose.key),
-            where: customerWhere(ctx, info, args.filter, args.orderBy),
-            orderBy: customerOrderBy(args.orderBy),
+          const page = pageOf(args);
+          const keys = sortKeys(args.orderBy);
+          const binding = cursorBinding(ctx, 'customers', keys);
+          const cursor = page.cursor === null ? null : openCursor(ctx, page.cursor, binding, keys);
+          const where = customerWhere(ctx, info, args.filter, args.orderBy);
+          const rows = await loadCustomers(ctx, {
+            query: queryFromInfo({ context: ctx, info, path: ['edges', 'node'] }),
+            where: cursor ? { AND: [where, keysetWhere(keys, cursor, page.backward)] } : where,
+            orderBy: keysetOrderBy(keys, page.backward),
+            take: page.size + 1,
           });
-          registerSubjects(consent, ctx.mode, rows as unknown as SubjectRow[]);
-          return rows;
-        },
-        totalCount: async (_parent, args, ctx, info) => {
-          const consent = requireConsent(ctx);
-          const count = (where: Prisma.CustomerWhereInput) => ctx.db.prisma.customer.count({ where });
-          const permitted = count(customerWhere(ctx, info, args.filter, args.orderBy));
-          if (!consent.purpose.excludeRows) return permitted;
-          // The one place the excluded rows are counted: only when a total is asked for.
-          const [kept, all] = await Promise.all([
-            permitted,
-            count(customerWhere(ctx, info, args.filter, args.orderBy, { excludeRows: false })),
-          ]);
-          consent.excludedRows = all - kept;
-          return kept;
+          const more = rows.length > page.size;
+          const nodes = rows.slice(0, page.size);
+          if (page.backward) nodes.reverse();
+          const seal = (row: SubjectRow) => ctx.cursors.seal(positionOf(keys, row as unknown as Record<string, unknown>), binding);
+          return {
+            edges: nodes.map((node) => ({
+              node,
+              // Sealed only when asked for: a page of 1,000 rows rarely needs 1,000 cursors.
+              get cursor() {
+                return seal(node);
+              },
+            })),
+            pageInfo: {
+              hasNextPage: page.backward ? page.cursor !== null : more,
+              hasPreviousPage: page.backward ? more : page.cursor !== null,
+              get startCursor() {
+                return nodes.length > 0 ? seal(nodes[0]) : null;
+              },
+              get endCursor() {
+                return nodes.length > 0 ? seal(nodes[nodes.length - 1]) : null;
+              },
+            },
+            where,
+          } as never;
         },
       },
-      {},
-      {},
+      {
+        fields: (c) => ({
+          totalCount: c.int({
+            nullable: false,
+            description: 'How many customers match, among those who give the declared purpose a legal basis.',
+            resolve: (connection, _args, ctx) =>
+              countCustomers(ctx, (connection as unknown as { where: Prisma.CustomerWhereInput }).where),
+          }),
+        }),
+      },
     ),
   }),
 });
-

@@ -1,6 +1,17 @@
+import type { Prisma } from '../generated/prisma/client.ts';
+import { ConsentQLError } from '../errors.ts';
+import { permits } from '../policy/decide.ts';
 import { isMinor, regimeOf } from '../policy/regime.ts';
-import type { ConsentRecord, DeploymentMode } from '../policy/types.ts';
+import type { ConsentRecord, Subject } from '../policy/types.ts';
 import type { RequestConsent } from './consent-plugin/index.ts';
+import type { Context } from './context.ts';
+import { permittedWhere } from './permitted-where.ts';
+
+// The one way a root field loads customers. Every load takes the declared
+// purpose's row filter in SQL (subjects without a legal basis are not read
+// at all), brings each row's consent in the same statement, checks the same
+// rule again in code and registers the subjects for the field decisions.
+// A new root field that uses it cannot skip any of these.
 
 /** What a customer row must carry for its fields to be decided. */
 export interface SubjectRow {
@@ -11,38 +22,90 @@ export interface SubjectRow {
   consentStates: ConsentRecord[];
 }
 
-/** The consent states of the declared purpose, loaded in the same query as the rows. */
-export function consentInclude(purposeKey: string) {
-  return {
-    consentStates: {
-      where: { purposeKey },
-      select: { purposeKey: true, regime: true, sensitive: true, action: true, purposeVersion: true, expiresAt: true },
-    },
+type Where = Prisma.CustomerWhereInput;
+
+/** The request's consent; reaching a loader without one means the purpose gate was bypassed: refuse. */
+export function requireConsent(ctx: Context): RequestConsent {
+  if (!ctx.consent) {
+    throw new ConsentQLError('PURPOSE_REQUIRED', 'A purpose is required to read personal data: send the X-Purpose header.');
+  }
+  return ctx.consent;
+}
+
+/** `where`, confined to the subjects who give the declared purpose a legal basis. */
+export function lawfulWhere(ctx: Context, where: Where): Where {
+  const { purpose, now } = requireConsent(ctx);
+  return { AND: [permittedWhere(purpose, ctx.mode, now), where] };
+}
+
+/** Merges the consent include into the query Pothos planned for the selection (`include`, or `select`). */
+function withConsent<Q extends { include?: object; select?: object }>(query: Q, purposeKey: string): Q {
+  const consentStates = {
+    where: { purposeKey },
+    select: { purposeKey: true, regime: true, sensitive: true, action: true, purposeVersion: true, expiresAt: true },
   } as const;
+  if (query.select) {
+    return { ...query, select: { ...query.select, id: true, country: true, region: true, birthDate: true, consentStates } };
+  }
+  return { ...query, include: { ...query.include, consentStates } };
+}
+
+export interface LoadOptions<Q> {
+  /** The selection Pothos planned (`queryFromInfo`), or `{}` for the bare row. */
+  query: Q;
+  where: Where;
+  orderBy?: Prisma.CustomerOrderByWithRelationInput[];
+  take?: number;
+}
+
+/** Customers the declared purpose may process, with their consent, registered as subjects. */
+export async function loadCustomers<Q extends { include?: object; select?: object }>(
+  ctx: Context,
+  { query, where, orderBy, take }: LoadOptions<Q>,
+): Promise<SubjectRow[]> {
+  const consent = requireConsent(ctx);
+  const rows = (await ctx.db.prisma.customer.findMany({
+    ...withConsent(query, consent.purpose.key),
+    where: lawfulWhere(ctx, where),
+    orderBy,
+    take,
+  })) as unknown as SubjectRow[];
+  return registerSubjects(consent, ctx, rows);
 }
 
 /**
- * Merges the consent include into the query Pothos planned for the selection
- * (which uses `include`, or `select` for types declared with one).
+ * Counts what `loadCustomers` would return for `where`. How many subjects the
+ * purpose excluded is itself about them (a filter narrow enough tells whether
+ * one person refused), so it is counted only for clients allowed to ask for
+ * explanations, and reported in `extensions.consent.excludedRows`.
  */
-export function withConsent<Q extends { include?: object; select?: object }>(query: Q, purposeKey: string): Q {
-  const extra = consentInclude(purposeKey);
-  if (query.select) {
-    return { ...query, select: { ...query.select, id: true, country: true, region: true, birthDate: true, ...extra } };
-  }
-  return { ...query, include: { ...query.include, ...extra } };
+export async function countCustomers(ctx: Context, where: Where): Promise<number> {
+  const consent = requireConsent(ctx);
+  const count = (w: Where) => ctx.db.prisma.customer.count({ where: w });
+  if (!consent.explain) return count(lawfulWhere(ctx, where));
+  const [kept, all] = await Promise.all([count(lawfulWhere(ctx, where)), count(where)]);
+  consent.excludedRows = all - kept;
+  return kept;
 }
 
-/** Registers each loaded customer as a subject of the request, synchronously. */
-export function registerSubjects(consent: RequestConsent, mode: DeploymentMode, rows: readonly SubjectRow[]): void {
+/**
+ * Registers each loaded customer as a subject of the request and returns the
+ * rows that may be processed: the SQL filter and the policy are twins, and
+ * should they ever disagree, the row is dropped (fail closed).
+ */
+function registerSubjects(consent: RequestConsent, ctx: Context, rows: readonly SubjectRow[]): SubjectRow[] {
+  const kept: SubjectRow[] = [];
   for (const row of rows) {
-    // A row that came without its consent is left unregistered: its fields
-    // then mask as CONSENT_UNAVAILABLE instead of being decided on nothing.
+    // A row that came without its consent stays unregistered and is dropped.
     if (!Array.isArray(row.consentStates)) continue;
-    consent.addSubject(row.id, {
-      regime: regimeOf(row.country, row.region, mode),
+    const subject: Subject = {
+      regime: regimeOf(row.country, row.region, ctx.mode),
       minor: isMinor(row.birthDate, consent.now),
       consents: row.consentStates,
-    });
+    };
+    if (permits(consent.purpose, subject, false, consent.now).effect !== 'allow') continue;
+    consent.addSubject(row.id, subject);
+    kept.push(row);
   }
+  return kept;
 }

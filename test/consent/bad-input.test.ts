@@ -15,7 +15,7 @@ const base = () => ({ subject: { id: subjectId }, purposes: ['marketing'], sourc
 /** A refused request answers with a code and a message that says what to do, and records nothing. */
 async function refused(query: string, input: Record<string, unknown>, code: string, message: RegExp, status = 400) {
   const before = await ledgerRows(app.db, subjectId);
-  const result = await app.graphql(query, { client: 'consent-center', variables: { input } });
+  const result = await app.graphql(query, { client: 'consent-center', purpose: 'consent_management', variables: { input } });
   expect(result.body.errors?.[0]?.extensions?.code, JSON.stringify(result.body)).toBe(code);
   expect(result.body.errors[0].message).toMatch(message);
   expect(result.status).toBe(status);

@@ -8,7 +8,7 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-const recorder = { client: 'consent-center' };
+const recorder = { client: 'consent-center', purpose: 'consent_management' };
 const READ = `query($id: ID!) { customer(id: $id) { id firstName email } }`;
 
 describe('recording consent', () => {

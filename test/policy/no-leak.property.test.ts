@@ -5,9 +5,11 @@ import {
   DATA_CATEGORIES,
   PURPOSES,
   PURPOSE_KEYS,
+  FIELD_CLASSES,
+  MASK_REASONS,
   REGIMES,
   decide,
-  type Basis,
+  decideClass,
   type ConsentAction,
   type ConsentRecord,
   type FieldTag,
@@ -15,10 +17,14 @@ import {
   type Regime,
   type Subject,
 } from '../../src/policy/index.ts';
+import { ALLOW_REASONS, oracleDecision } from '../support/policy-oracle.ts';
 
 // The invariant of the product: a tagged value leaves unmasked only when the
-// rules allow it. `decide` is checked against an oracle written separately,
-// straight from the rules, and every mask against the plaintext it hides.
+// rules allow it, masked only when the subject may be processed for the
+// purpose, and not at all (null: no token, no partial value) when the subject
+// is excluded. `decide` is checked against an oracle written separately,
+// straight from the rules (test/support/policy-oracle.ts), and every mask
+// against the plaintext it hides.
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 const HOUR = 60 * 60 * 1000;
@@ -41,32 +47,6 @@ const STRING_MASKS: MaskSpec[] = [
   { strategy: 'generalize', kind: 'region' },
 ];
 
-// ---- the oracle ------------------------------------------------------------
-
-function oracleAllows(purpose: PurposeDefinition, field: FieldTag, subject: Subject | undefined, now: Date): boolean {
-  if (!field.serves.includes(purpose.key)) return false;
-  if (!subject) return false;
-  const scope = (sensitive: boolean) =>
-    subject.consents.filter((r) => r.regime === subject.regime && r.purposeKey === purpose.key && r.sensitive === sensitive);
-  const isValidGrant = (r: ConsentRecord) =>
-    (r.action === 'GRANT' || r.action === 'OPT_IN') &&
-    r.purposeVersion === purpose.version &&
-    (r.expiresAt === null || r.expiresAt.getTime() > now.getTime());
-  const isOptOut = (r: ConsentRecord) => r.action === 'OPT_OUT' || r.action === 'WITHDRAW';
-  const satisfied = (basis: Basis, records: ConsentRecord[]) => {
-    if (basis === 'CONTRACT') return true;
-    if (basis === 'DENY') return false;
-    if (basis === 'OPT_OUT') return !records.some(isOptOut);
-    return records.length > 0 && records.every(isValidGrant);
-  };
-
-  let basis = purpose.basis[subject.regime];
-  if (subject.minor && basis === 'OPT_OUT' && purpose.minorsOptIn?.includes(subject.regime)) basis = 'OPT_IN';
-  if (!satisfied(basis, scope(false))) return false;
-  if (field.category !== 'sensitive') return true;
-  return satisfied(purpose.sensitiveBasis[subject.regime], scope(true));
-}
-
 // ---- generators ------------------------------------------------------------
 
 const ACTIONS: ConsentAction[] = ['GRANT', 'WITHDRAW', 'OPT_OUT', 'OPT_IN'];
@@ -75,29 +55,36 @@ const purposeArb = fc
   .tuple(fc.constantFrom(...(PURPOSES as readonly PurposeDefinition[])), fc.integer({ min: 1, max: 2 }))
   .map(([p, version]): PurposeDefinition => ({ ...p, version }));
 
-const fieldArb: fc.Arbitrary<FieldTag> = fc.record({
-  serves: fc.subarray([...PURPOSE_KEYS]),
-  category: fc.oneof(fc.constant('sensitive' as const), fc.constantFrom(...DATA_CATEGORIES)),
-});
-
-/** Records lean towards the purpose and regime under test, or few would ever count. */
-const recordArb = (purposeKey: string, regime: Regime): fc.Arbitrary<ConsentRecord> =>
+/** Fields lean towards serving the purpose under test, or few would ever be allowed. */
+const fieldArb = (purpose: PurposeDefinition): fc.Arbitrary<FieldTag> =>
   fc.record({
-    purposeKey: fc.oneof({ arbitrary: fc.constant(purposeKey), weight: 3 }, { arbitrary: fc.constantFrom(...PURPOSE_KEYS), weight: 1 }),
-    regime: fc.oneof({ arbitrary: fc.constant(regime), weight: 3 }, { arbitrary: fc.constantFrom(...REGIMES), weight: 1 }),
+    serves: fc
+      .tuple(fc.boolean(), fc.boolean(), fc.subarray([...PURPOSE_KEYS]))
+      .map(([serve, alsoServe, others]) => (serve || alsoServe ? [...new Set([purpose.key, ...others])] : others.filter((k) => k !== purpose.key))),
+    category: fc.oneof(fc.constant('sensitive' as const), fc.constantFrom(...DATA_CATEGORIES)),
+  });
+
+/**
+ * Records lean towards the purpose, version and regime under test, towards
+ * grants, and expire on both sides of now, or few would ever count.
+ */
+const recordArb = (purpose: PurposeDefinition, regime: Regime): fc.Arbitrary<ConsentRecord> =>
+  fc.record({
+    purposeKey: fc.oneof({ arbitrary: fc.constant(purpose.key), weight: 4 }, { arbitrary: fc.constantFrom(...PURPOSE_KEYS), weight: 1 }),
+    regime: fc.oneof({ arbitrary: fc.constant(regime), weight: 4 }, { arbitrary: fc.constantFrom(...REGIMES), weight: 1 }),
     sensitive: fc.boolean(),
-    action: fc.constantFrom(...ACTIONS),
-    purposeVersion: fc.integer({ min: 1, max: 2 }),
-    expiresAt: fc.option(
-      fc.integer({ min: -48, max: 48 }).map((h) => new Date(NOW.getTime() + h * HOUR)),
-      { nil: null },
+    action: fc.oneof({ arbitrary: fc.constantFrom<ConsentAction>('GRANT', 'OPT_IN'), weight: 3 }, { arbitrary: fc.constantFrom(...ACTIONS), weight: 1 }),
+    purposeVersion: fc.oneof({ arbitrary: fc.constant(purpose.version), weight: 4 }, { arbitrary: fc.integer({ min: 1, max: 2 }), weight: 1 }),
+    expiresAt: fc.oneof(
+      { arbitrary: fc.constant(null), weight: 2 },
+      { arbitrary: fc.integer({ min: -48, max: 48 }).map((h) => new Date(NOW.getTime() + h * HOUR)), weight: 1 },
     ),
   });
 
 const subjectArb = (purpose: PurposeDefinition): fc.Arbitrary<Subject | undefined> =>
   fc.option(
     fc.tuple(fc.constantFrom(...REGIMES), fc.boolean()).chain(([regime, minor]) =>
-      fc.array(recordArb(purpose.key, regime), { maxLength: 4 }).map((consents): Subject => ({ regime, minor, consents })),
+      fc.array(recordArb(purpose, regime), { maxLength: 4 }).map((consents): Subject => ({ regime, minor, consents })),
     ),
     { nil: undefined, freq: 10 },
   );
@@ -130,37 +117,79 @@ const maskArb = fc.constantFrom(...STRING_MASKS);
 
 // ---- the resolver under test -------------------------------------------------
 
-/** What a field resolver does: the value if the decision allows, else its mask. */
+/** What the plugin does for a tagged field: the value if allowed, its mask if masked, null if excluded. */
 function resolve(purpose: PurposeDefinition, field: FieldTag, subject: Subject | undefined, value: string, mask: MaskSpec) {
   const decision = decide(purpose, field, subject, NOW);
-  return { decision, output: decision.effect === 'allow' ? value : masker.apply(mask, value, purpose.key) };
+  const output =
+    decision.effect === 'allow' ? value : decision.effect === 'mask' ? masker.apply(mask, value, purpose.key) : null;
+  return { decision, output };
 }
 
 const reveals = (output: unknown, secret: string): boolean =>
   output === secret || (secret.length >= 4 && typeof output === 'string' && output.includes(secret)) ||
   (Array.isArray(output) && output.some((o) => reveals(o, secret)));
 
+const caseArb = purposeArb.chain((purpose) => fc.tuple(fc.constant(purpose), fieldArb(purpose), subjectArb(purpose)));
+
+/**
+ * "effect reason" pairs the taxonomy can produce. DENIED is not among them:
+ * no purpose of the taxonomy has a DENY basis under any regime, and a subject
+ * always has one of the known regimes (an unknown one, which also gives
+ * DENIED, is tested in decide.test.ts, as are synthetic DENY purposes).
+ */
+const REACHABLE = [
+  'allow CONTRACT',
+  'allow CONSENT',
+  'allow NOT_OPTED_OUT',
+  'mask PURPOSE_NOT_SERVED',
+  'mask SENSITIVE_REQUIRES_OPT_IN',
+  'mask SENSITIVE_LIMITED',
+  'exclude NO_CONSENT',
+  'exclude WITHDRAWN',
+  'exclude OPTED_OUT',
+  'exclude EXPIRED',
+  'exclude CONSENT_OUTDATED',
+  'exclude MINOR_REQUIRES_OPT_IN',
+  'exclude CONSENT_UNAVAILABLE',
+];
+
 describe('no leak', () => {
   it('every mask used fits String', () => {
     for (const spec of STRING_MASKS) expect(maskFitsType(spec, 'String')).toBeNull();
   });
 
-  it('returns a plaintext only when decide and the independent oracle both allow', () => {
+  it('DENIED is unreachable with the taxonomy (else add it to REACHABLE)', () => {
+    const deny = PURPOSES.flatMap((p) => REGIMES.filter((r) => p.basis[r] === 'DENY' || p.sensitiveBasis[r] === 'DENY').map((r) => `${p.key}/${r}`));
+    expect(deny).toEqual([]);
+    expect(MASK_REASONS.filter((r) => !REACHABLE.some((pair) => pair.endsWith(` ${r}`)))).toEqual(['DENIED']);
+  });
+
+  it('decides as the independent oracle does, and returns a plaintext only when both allow', () => {
     fc.assert(
-      fc.property(
-        purposeArb.chain((purpose) => fc.tuple(fc.constant(purpose), fieldArb, subjectArb(purpose), secretArb, maskArb)),
-        ([purpose, field, subject, secret, mask]) => {
-          const { decision, output } = resolve(purpose, field, subject, secret, mask);
-          const oracle = oracleAllows(purpose, field, subject, NOW);
-          if (reveals(output, secret)) {
-            expect(decision.effect).toBe('allow');
-            expect(oracle).toBe(true);
-          }
-          // Stronger: the two agree both ways, so nothing is masked the rules allow.
-          expect(decision.effect === 'allow').toBe(oracle);
-          expect(['CONTRACT', 'CONSENT', 'NOT_OPTED_OUT'].includes(decision.reason)).toBe(oracle);
-        },
-      ),
+      fc.property(caseArb, secretArb, maskArb, ([purpose, field, subject], secret, mask) => {
+        const { decision, output } = resolve(purpose, field, subject, secret, mask);
+        const oracle = oracleDecision(purpose, field, subject, NOW);
+        expect(decision.effect).toBe(oracle.effect);
+        expect(oracle.reasons).toContain(decision.reason);
+        expect((ALLOW_REASONS as readonly string[]).includes(decision.reason)).toBe(decision.effect === 'allow');
+        switch (decision.effect) {
+          case 'allow':
+            expect(output).toBe(secret);
+            break;
+          case 'mask':
+            // Only a masked value goes through a mask, and no mask reveals it.
+            expect(reveals(output, secret)).toBe(false);
+            break;
+          case 'exclude':
+            // Excluded means no value at all, for any field of this subject.
+            expect(output).toBeNull();
+            for (const cls of FIELD_CLASSES) expect(decideClass(purpose, cls, subject, NOW)).toBe(decision);
+            break;
+        }
+        if (decision.effect !== 'exclude') {
+          for (const cls of FIELD_CLASSES) expect(decideClass(purpose, cls, subject, NOW).effect).not.toBe('exclude');
+        }
+      }),
       { numRuns: 2000 },
     );
   });
@@ -175,34 +204,18 @@ describe('no leak', () => {
     );
   });
 
-  it('reaches every decision reason the taxonomy can produce', () => {
+  it('reaches every decision the taxonomy can produce', () => {
     // Guards the generators: a property over inputs that never allow proves nothing.
-    const seen = new Set<string>();
+    const seen = new Map<string, number>();
     fc.assert(
-      fc.property(
-        purposeArb.chain((purpose) => fc.tuple(fc.constant(purpose), fieldArb, subjectArb(purpose))),
-        ([purpose, field, subject]) => {
-          seen.add(decide(purpose, field, subject, NOW).reason);
-        },
-      ),
+      fc.property(caseArb, ([purpose, field, subject]) => {
+        const d = decide(purpose, field, subject, NOW);
+        const key = `${d.effect} ${d.reason}`;
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+      }),
       { numRuns: 3000 },
     );
-    expect([...seen].sort()).toEqual(
-      [
-        'CONSENT',
-        'CONSENT_OUTDATED',
-        'CONSENT_UNAVAILABLE',
-        'CONTRACT',
-        'EXPIRED',
-        'MINOR_REQUIRES_OPT_IN',
-        'NOT_OPTED_OUT',
-        'NO_CONSENT',
-        'OPTED_OUT',
-        'PURPOSE_NOT_SERVED',
-        'SENSITIVE_LIMITED',
-        'SENSITIVE_REQUIRES_OPT_IN',
-        'WITHDRAWN',
-      ].sort(),
-    );
+    expect([...seen.keys()].sort()).toEqual([...REACHABLE].sort());
+    for (const key of REACHABLE) expect(seen.get(key), key).toBeGreaterThanOrEqual(5);
   });
 });

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPropagation, type Propagation } from '../../src/propagation/index.ts';
-import { createTestApp, keyOf, type TestApp } from '../support/app.ts';
+import { createTestApp, keyOf, type TestApp, testMasker } from '../support/app.ts';
 import { createSubject, WITHDRAW, GRANT } from '../consent/support.ts';
 import { readEvents } from './support.ts';
 
@@ -9,7 +9,7 @@ let app: TestApp;
 let propagation: Propagation;
 beforeAll(async () => {
   app = await createTestApp();
-  propagation = await startPropagation(app.db, pino({ level: 'silent' }), { dispatch: false, pollIntervalMs: 200 });
+  propagation = await startPropagation(app.db, pino({ level: 'silent' }), testMasker(), { dispatch: false, pollIntervalMs: 200 });
 });
 afterAll(async () => {
   await propagation.stop();
@@ -37,8 +37,8 @@ describe('consentChanged over server-sent events', () => {
     const { response, stream } = await subscribe('email-platform-sync', { purposes: ['marketing'], customerId: subject.id });
     expect(response.headers.get('content-type')).toContain('text/event-stream');
     const input = { subject: { id: subject.id }, purposes: ['analytics', 'marketing'], source: 'CONSENT_CENTER', noticeVersion: 'v1' };
-    await app.graphql(GRANT, { client: 'consent-center', variables: { input } });
-    await app.graphql(WITHDRAW, { client: 'consent-center', variables: { input } });
+    await app.graphql(GRANT, { client: 'consent-center', purpose: 'consent_management', variables: { input } });
+    await app.graphql(WITHDRAW, { client: 'consent-center', purpose: 'consent_management', variables: { input } });
     // Analytics changes are filtered out: only the marketing ones arrive, in order.
     const first = await stream.next();
     const second = await stream.next();

@@ -2,7 +2,7 @@ import pino from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPropagation, type Propagation } from '../../src/propagation/index.ts';
-import { createTestApp, keyOf, type TestApp } from '../support/app.ts';
+import { createTestApp, keyOf, type TestApp, testMasker } from '../support/app.ts';
 import { createSubject, GRANT, WITHDRAW } from '../consent/support.ts';
 import { percentile, readEvents, startReceiver, type Receiver } from './support.ts';
 
@@ -20,7 +20,7 @@ const RETRIES = [150, 300];
 beforeAll(async () => {
   app = await createTestApp();
   receiver = await startReceiver();
-  propagation = await startPropagation(app.db, pino({ level: 'silent' }), {
+  propagation = await startPropagation(app.db, pino({ level: 'silent' }), testMasker(), {
     retrySchedule: RETRIES,
     timeoutMs: 2000,
     pollIntervalMs: 200,
@@ -48,7 +48,7 @@ const forCustomer = (id: string) => (hook: { json: any }) => hook.json.data?.cus
 
 async function withdraw(customerId: string) {
   const input = { subject: { id: customerId }, purposes: ['marketing'], source: 'EMAIL_LINK' };
-  const result = await app.graphql(WITHDRAW, { client: 'consent-center', variables: { input } });
+  const result = await app.graphql(WITHDRAW, { client: 'consent-center', purpose: 'consent_management', variables: { input } });
   expect(result.body.errors).toBeUndefined();
   return result.body.data.withdrawConsent.events[0];
 }
@@ -151,7 +151,7 @@ describe('webhooks (Standard Webhooks)', () => {
     const input = { subject: { id: subject.id }, purposes: ['marketing'], source: 'CONSENT_CENTER', noticeVersion: 'v1' };
     for (let i = 0; i < 20; i++) {
       const mutation = i % 2 === 0 ? WITHDRAW : GRANT;
-      const result = await app.graphql(mutation, { client: 'consent-center', variables: { input } });
+      const result = await app.graphql(mutation, { client: 'consent-center', purpose: 'consent_management', variables: { input } });
       const committed = Date.now();
       const event = Object.values(result.body.data as Record<string, any>)[0].events[0];
       const pushed = await sse.next();

@@ -5,9 +5,12 @@ import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import { createServer } from '../../src/server.ts';
+import { createMasker, parseHmacKeys } from '../../src/masking/index.ts';
 import { DEMO_CLIENTS } from '../../src/db/demo-clients.ts';
 
 export const databaseUrl = () => inject('databaseUrl');
+/** The masker of a test server (the development key), for pseudonyms in webhook notices. */
+export const testMasker = () => createMasker(parseHmacKeys(undefined, { production: false }));
 /** One connection per pool on PGlite: its socket server cannot keep connections apart (src/db/database.ts). */
 export const poolSize = () => (inject('databaseKind') === 'pglite' ? 1 : undefined);
 

@@ -11,29 +11,26 @@ import { Rng } from './random.ts';
 /**
  * Upserts the `purpose` rows from PURPOSES (src/policy/taxonomy.ts). Called by
  * the seed and on every server start; a row changes (and gets a new
- * updated_at) only when its title, description, version or row exclusion
- * changed. Purposes no longer in the taxonomy are left alone: the ledger
- * still refers to them.
+ * updated_at) only when its title, description or version changed. Purposes
+ * no longer in the taxonomy are left alone: the ledger still refers to them.
  */
 export async function syncPurposes(client: SeedClient, options: { now?: Date } = {}): Promise<{ changed: string[] }> {
   const { rows } = await client.query(
-    `INSERT INTO "purpose" ("key", "title", "description", "version", "exclude_rows", "created_at", "updated_at")
-     SELECT k, t, d, v, x, ts, ts
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::bool[]) AS u(k, t, d, v, x),
-            LATERAL (SELECT COALESCE($6::timestamp, now() AT TIME ZONE 'UTC') AS ts) AS n
+    `INSERT INTO "purpose" ("key", "title", "description", "version", "created_at", "updated_at")
+     SELECT k, t, d, v, ts, ts
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[]) AS u(k, t, d, v),
+            LATERAL (SELECT COALESCE($5::timestamp, now() AT TIME ZONE 'UTC') AS ts) AS n
      ON CONFLICT ("key") DO UPDATE
         SET "title" = EXCLUDED."title", "description" = EXCLUDED."description",
-            "version" = EXCLUDED."version", "exclude_rows" = EXCLUDED."exclude_rows",
-            "updated_at" = EXCLUDED."updated_at"
-      WHERE ("purpose"."title", "purpose"."description", "purpose"."version", "purpose"."exclude_rows")
-            IS DISTINCT FROM (EXCLUDED."title", EXCLUDED."description", EXCLUDED."version", EXCLUDED."exclude_rows")
+            "version" = EXCLUDED."version", "updated_at" = EXCLUDED."updated_at"
+      WHERE ("purpose"."title", "purpose"."description", "purpose"."version")
+            IS DISTINCT FROM (EXCLUDED."title", EXCLUDED."description", EXCLUDED."version")
      RETURNING "key"`,
     [
       PURPOSES.map((p) => p.key),
       PURPOSES.map((p) => p.title),
       PURPOSES.map((p) => p.description),
       PURPOSES.map((p) => p.version),
-      PURPOSES.map((p) => p.excludeRows),
       options.now ? options.now.toISOString() : null,
     ],
   );

@@ -2,9 +2,10 @@ import { ConsentQLError } from '../../errors.ts';
 import { findPurpose, PURPOSE_KEYS } from '../../policy/taxonomy.ts';
 import type { PurposeDefinition } from '../../policy/types.ts';
 import type { AuthenticatedClient, Context } from '../context.ts';
+import { requireConsent } from '../subjects.ts';
 
-// Consent changes say who chose what: a consuming app sees them only for the
-// purposes it is registered for (an email platform: marketing), an admin for all.
+/** The purpose of keeping and showing proof of consent: the consent center's and admins'. */
+export const CONSENT_MANAGEMENT = 'consent_management';
 
 export function clientOf(ctx: Context): AuthenticatedClient {
   if (!ctx.client) {
@@ -26,26 +27,24 @@ export function knownPurpose(key: string, argument: string): PurposeDefinition {
 }
 
 /**
- * The purposes a feed may show this client: those asked for, each known and
- * registered for the client; or, when none are asked for, all the client's
- * purposes (null = every purpose, for an admin).
+ * The purposes whose changes a feed shows: the declared purpose's own, or,
+ * for consent management (the consent center, admins), those asked for or all
+ * (null). A consumer asking for another purpose is told to declare it.
  */
-export function visiblePurposes(ctx: Context, requested: readonly string[] | null | undefined, argument = 'purposes'): string[] | null {
-  const client = clientOf(ctx);
-  const admin = client.role === 'ADMIN';
-  if (!requested || requested.length === 0) return admin ? null : [...client.allowedPurposes];
-  for (const key of requested) {
-    knownPurpose(key, argument);
-    if (!admin && !client.allowedPurposes.includes(key)) {
-      throw new ConsentQLError(
-        'PURPOSE_NOT_ALLOWED',
-        `Client "${client.name}" is not registered for the purpose "${key}", so it cannot follow its consent changes; ` +
-          `it may follow: ${client.allowedPurposes.join(', ') || 'none'}. Ask an admin to register the purpose for this client.`,
-        { argument, received: key, allowedPurposes: client.allowedPurposes },
-      );
-    }
+export function followedPurposes(ctx: Context, requested: readonly string[] | null | undefined, argument = 'purposes'): string[] | null {
+  const { purpose } = requireConsent(ctx);
+  for (const key of requested ?? []) knownPurpose(key, argument);
+  if (purpose.key === CONSENT_MANAGEMENT) return requested && requested.length > 0 ? [...requested] : null;
+  const other = requested?.find((key) => key !== purpose.key);
+  if (other) {
+    throw new ConsentQLError(
+      'PURPOSE_NOT_ALLOWED',
+      `${argument} asks for "${other}", but this request declared X-Purpose "${purpose.key}": a consumer follows the changes of ` +
+        `the purpose it declares. Declare "${other}" (if this client is registered for it) in a separate request.`,
+      { argument, received: other, declared: purpose.key },
+    );
   }
-  return [...requested];
+  return [purpose.key];
 }
 
 /**

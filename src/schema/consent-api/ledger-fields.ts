@@ -6,6 +6,7 @@ import { validateChoice, validatePurposes } from '../../consent/validate.ts';
 import { findPurpose, PURPOSE_KEYS } from '../../policy/taxonomy.ts';
 import { ConsentQLError } from '../../errors.ts';
 import { builder } from '../builder.ts';
+import { loadCustomers, requireConsent } from '../subjects.ts';
 import type { Context } from '../context.ts';
 import { ConsentChoiceInput, ConsentProofInput, gpcSignal, parseExpiry, proofOf, SubjectInput, type ProofFields } from './inputs.ts';
 import { ConsentEventRef, GpcOutcomeRef, PurposeStatusRef, RecordedConsentRef } from './types.ts';
@@ -26,11 +27,16 @@ interface ChoiceArgs {
 
 const subjectRef = (s: ChoiceArgs['subject']) => ({ id: s.id == null ? null : String(s.id), externalId: s.externalId });
 
-function record(action: ConsentAction, input: ChoiceArgs, ctx: Context) {
+/** The subject of a consent read or write, loaded like any other so its records are decided and audited. */
+async function loadSubject(ctx: Context, id: string): Promise<void> {
+  await loadCustomers(ctx, { query: {}, where: { id } });
+}
+
+async function record(action: ConsentAction, input: ChoiceArgs, ctx: Context) {
   validatePurposes(input.purposes);
   const expiresAt = parseExpiry(input.expiresAt);
   validateChoice({ ...input, expiresAt, action }, new Date());
-  return recordConsent(ctx.db, {
+  const result = await recordConsent(ctx.db, {
     subject: subjectRef(input.subject),
     purposes: input.purposes,
     action,
@@ -44,6 +50,8 @@ function record(action: ConsentAction, input: ChoiceArgs, ctx: Context) {
     gpcSignal: gpcSignal(ctx),
     mode: ctx.mode,
   });
+  if (result.events[0]) await loadSubject(ctx, result.events[0].customerId);
+  return result;
 }
 
 const CHOICES: Record<string, { action: ConsentAction; description: string }> = {
@@ -99,6 +107,7 @@ builder.queryFields((t) => ({
           { argument: 'purpose', received: args.purpose, validPurposes: PURPOSE_KEYS },
         );
       }
+      await loadSubject(ctx, subject.id);
       return consentHistory(ctx.db.prisma, subject.id, args.purpose);
     },
   }),
@@ -108,7 +117,8 @@ builder.queryFields((t) => ({
     args: { subject: t.arg({ type: SubjectInput, required: true }) },
     resolve: async (_root, args, ctx) => {
       const subject = await findSubject(ctx.db.prisma, subjectRef(args.subject));
-      return consentStatus(ctx.db.prisma, subject, ctx.mode, new Date());
+      await loadSubject(ctx, subject.id);
+      return consentStatus(ctx.db.prisma, subject, ctx.mode, requireConsent(ctx).now);
     },
   }),
 }));

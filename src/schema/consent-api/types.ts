@@ -4,6 +4,7 @@ import type { PurposeStatus } from '../../consent/history.ts';
 import type { ConsentChange } from '../../propagation/changes.ts';
 import type { SuppressionEntry } from '../../propagation/suppression.ts';
 import { builder } from '../builder.ts';
+import { ALL_PURPOSES } from '../types/purposes.ts';
 
 // Output types of the consent API. Ids of ledger rows are 64-bit integers,
 // exposed as strings (ID) so no client loses precision.
@@ -31,22 +32,37 @@ export const SuppressionStatusEnum = builder.enumType('SuppressionStatus', {
   values: ['SUPPRESSED', 'CONTACTABLE'] as const,
 });
 
+// The consent API's own types hold personal data and are tagged like Customer:
+// a choice, its regime, its proof are the subject's, read for keeping and
+// showing proof of consent (consent_management). Changes and suppression
+// entries are notices: a consumer learns of a change for its own purpose,
+// naming the subject only by its pseudonym under that purpose.
+
+/** Fields of a consent record, kept and shown as proof of consent. */
+const PROOF = { serves: ['consent_management'], category: 'behavioural', mask: 'null' } as const;
+/** What any consumer of the change's purpose is told, so it can stop (or start) processing. */
+const NOTICE = { serves: ALL_PURPOSES, category: 'behavioural', mask: 'null' } as const;
+
 export const ConsentEventRef = builder.objectRef<ConsentEvent>('ConsentEvent').implement({
   description: 'One entry of the append-only consent ledger: proof of a choice.',
+  personalData: { subject: (e) => e.customerId },
   fields: (t) => ({
-    id: t.id({ resolve: (e) => String(e.id) }),
-    customerId: t.id({ resolve: (e) => e.customerId }),
-    purpose: t.exposeString('purposeKey'),
-    purposeVersion: t.exposeInt('purposeVersion', { description: 'The version of the purpose the choice was made for.' }),
-    action: t.field({ type: ConsentActionEnum, resolve: (e) => e.action }),
-    source: t.field({ type: ConsentSourceEnum, resolve: (e) => e.source }),
-    noticeVersion: t.exposeString('noticeVersion', { nullable: true, description: 'The privacy notice version shown.' }),
-    regime: t.field({ type: RegimeEnum, resolve: (e) => e.regime }),
-    sensitive: t.exposeBoolean('sensitive', { description: 'The choice is about special-category data.' }),
-    expiresAt: t.field({ type: 'DateTime', nullable: true, resolve: (e) => e.expiresAt }),
-    recordedAt: t.field({ type: 'DateTime', resolve: (e) => e.recordedAt }),
-    ipHash: t.exposeString('ipHash', { nullable: true, description: 'Keyed HMAC of the IP address; the address itself is never stored.' }),
-    userAgent: t.exposeString('userAgent', { nullable: true }),
+    id: t.id({ nullable: false, purpose: 'surrogate-key', resolve: (e) => String(e.id) }),
+    customerId: t.id({ nullable: false, purpose: 'surrogate-key', resolve: (e) => e.customerId }),
+    purpose: t.exposeString('purposeKey', { purpose: PROOF }),
+    purposeVersion: t.exposeInt('purposeVersion', { purpose: PROOF, description: 'The version of the purpose the choice was made for.' }),
+    action: t.field({ type: ConsentActionEnum, purpose: PROOF, resolve: (e) => e.action }),
+    source: t.field({ type: ConsentSourceEnum, purpose: PROOF, resolve: (e) => e.source }),
+    noticeVersion: t.exposeString('noticeVersion', { purpose: PROOF, description: 'The privacy notice version shown.' }),
+    regime: t.field({ type: RegimeEnum, purpose: { ...PROOF, category: 'demographic' }, resolve: (e) => e.regime }),
+    sensitive: t.exposeBoolean('sensitive', { purpose: PROOF, description: 'The choice is about special-category data.' }),
+    expiresAt: t.field({ type: 'DateTime', purpose: PROOF, resolve: (e) => e.expiresAt }),
+    recordedAt: t.field({ type: 'DateTime', purpose: PROOF, resolve: (e) => e.recordedAt }),
+    ipHash: t.exposeString('ipHash', {
+      purpose: { ...PROOF, category: 'identifier' },
+      description: 'Keyed HMAC of the IP address; the address itself is never stored.',
+    }),
+    userAgent: t.exposeString('userAgent', { purpose: PROOF }),
   }),
 });
 
@@ -79,31 +95,47 @@ export const RecordedConsentRef = builder.objectRef<RecordedConsent>('RecordedCo
 
 export const PurposeStatusRef = builder.objectRef<PurposeStatus>('PurposeConsentStatus').implement({
   description: "The engine's decision today for one purpose of one subject (ordinary data).",
+  personalData: { subject: (s) => s.customerId },
   fields: (t) => ({
-    purpose: t.exposeString('purposeKey'),
-    regime: t.field({ type: RegimeEnum, resolve: (s) => s.regime }),
-    permitted: t.boolean({ resolve: (s) => s.decision.effect === 'allow' }),
-    reason: t.string({ resolve: (s) => s.decision.reason, description: 'CONSENT, NOT_OPTED_OUT, NO_CONSENT, WITHDRAWN, OPTED_OUT, EXPIRED…' }),
+    purpose: t.exposeString('purposeKey', { purpose: PROOF }),
+    regime: t.field({ type: RegimeEnum, purpose: { ...PROOF, category: 'demographic' }, resolve: (s) => s.regime }),
+    permitted: t.boolean({ purpose: PROOF, resolve: (s) => s.decision.effect === 'allow' }),
+    reason: t.string({
+      purpose: PROOF,
+      resolve: (s) => s.decision.reason,
+      description: 'CONSENT, NOT_OPTED_OUT, NO_CONSENT, WITHDRAWN, OPTED_OUT, EXPIRED…',
+    }),
   }),
 });
 
 export const ConsentChangeRef = builder.objectRef<ConsentChange>('ConsentChange').implement({
-  description: 'A committed consent change, as the change feed, the subscription and the webhooks carry it.',
+  description:
+    'A committed consent change, as the change feed, the subscription and the webhooks carry it. A consumer sees the changes of ' +
+    'its declared purpose and the subject as its pseudonym under that purpose; the details are for consent management.',
+  personalData: { subject: (c) => c.customerId, notice: true },
   fields: (t) => ({
-    cursor: t.exposeString('cursor', { description: 'Resume the feed after this change; also the webhook-id ("msg_<cursor>").' }),
-    type: t.exposeString('topic'),
-    eventId: t.id({ resolve: (c) => c.eventId }),
-    customerId: t.id({ resolve: (c) => c.customerId }),
-    externalId: t.exposeString('externalId', { description: 'The CRM id of the subject.' }),
-    purpose: t.exposeString('purpose'),
-    purposeVersion: t.exposeInt('purposeVersion'),
-    action: t.field({ type: ConsentActionEnum, resolve: (c) => c.action }),
-    regime: t.field({ type: RegimeEnum, resolve: (c) => c.regime }),
-    sensitive: t.exposeBoolean('sensitive'),
-    source: t.field({ type: ConsentSourceEnum, resolve: (c) => c.source }),
-    noticeVersion: t.exposeString('noticeVersion', { nullable: true }),
-    expiresAt: t.field({ type: 'DateTime', nullable: true, resolve: (c) => c.expiresAt }),
-    recordedAt: t.field({ type: 'DateTime', resolve: (c) => c.recordedAt }),
+    cursor: t.exposeString('cursor', {
+      purpose: { ...NOTICE, category: 'identifier' },
+      description: 'Resume the feed after this change; also the webhook-id ("msg_<cursor>").',
+    }),
+    type: t.exposeString('topic', { purpose: NOTICE }),
+    subject: t.string({
+      purpose: 'pseudonym',
+      resolve: () => null,
+      description: 'The subject as your pseudonym under the declared purpose: the same value as Customer.subjectKey.',
+    }),
+    purpose: t.exposeString('purpose', { purpose: NOTICE }),
+    purposeVersion: t.exposeInt('purposeVersion', { purpose: NOTICE }),
+    action: t.field({ type: ConsentActionEnum, purpose: NOTICE, resolve: (c) => c.action }),
+    recordedAt: t.field({ type: 'DateTime', purpose: NOTICE, resolve: (c) => c.recordedAt }),
+    eventId: t.id({ purpose: { ...PROOF, category: 'identifier' }, resolve: (c) => c.eventId }),
+    customerId: t.id({ purpose: { ...PROOF, category: 'identifier' }, resolve: (c) => c.customerId }),
+    externalId: t.exposeString('externalId', { purpose: { ...PROOF, category: 'identifier' }, description: 'The CRM id of the subject.' }),
+    regime: t.field({ type: RegimeEnum, purpose: { ...PROOF, category: 'demographic' }, resolve: (c) => c.regime }),
+    sensitive: t.exposeBoolean('sensitive', { purpose: PROOF }),
+    source: t.field({ type: ConsentSourceEnum, purpose: PROOF, resolve: (c) => c.source }),
+    noticeVersion: t.exposeString('noticeVersion', { purpose: PROOF }),
+    expiresAt: t.field({ type: 'DateTime', purpose: PROOF, resolve: (c) => c.expiresAt }),
   }),
 });
 
@@ -122,13 +154,28 @@ export const ChangePageRef = builder.objectRef<ChangePage>('ConsentChangePage').
 });
 
 export const SuppressionEntryRef = builder.objectRef<SuppressionEntry>('SuppressionEntry').implement({
+  description: 'A subject the declared purpose must not (or, in an incremental poll, may again) process, named by your pseudonym.',
+  personalData: { subject: (e) => e.customerId, notice: true },
   fields: (t) => ({
-    customerId: t.id({ resolve: (e) => e.customerId }),
-    externalId: t.exposeString('externalId'),
-    emailSha256: t.exposeString('emailSha256', { description: 'SHA-256 hex of the trimmed, lower-cased email: match on it, no email is sent.' }),
-    status: t.field({ type: SuppressionStatusEnum, resolve: (e) => e.status }),
-    reason: t.string({ nullable: true, resolve: (e) => e.reason, description: 'Why not (NO_CONSENT, WITHDRAWN, OPTED_OUT, EXPIRED…).' }),
-    contactableUntil: t.field({ type: 'DateTime', nullable: true, resolve: (e) => e.contactableUntil }),
+    subject: t.string({ purpose: 'pseudonym', resolve: () => null, description: 'Your pseudonym for the subject under the declared purpose.' }),
+    emailSha256: t.exposeString('emailSha256', {
+      purpose: { serves: ['marketing', 'consent_management'], category: 'contact', mask: 'null' },
+      description: 'For contact purposes: SHA-256 hex of the trimmed, lower-cased email, to match the addresses you hold.',
+    }),
+    status: t.field({ type: SuppressionStatusEnum, purpose: NOTICE, resolve: (e) => e.status }),
+    contactableUntil: t.field({
+      type: 'DateTime',
+      purpose: NOTICE,
+      resolve: (e) => e.contactableUntil,
+      description: 'A contactable subject whose consent expires: process only until then.',
+    }),
+    reason: t.string({
+      purpose: PROOF,
+      resolve: (e) => e.reason,
+      description: 'Why not (NO_CONSENT, WITHDRAWN, OPTED_OUT, EXPIRED…): consent management only, as it can tell age or residence.',
+    }),
+    customerId: t.id({ purpose: { ...PROOF, category: 'identifier' }, resolve: (e) => e.customerId }),
+    externalId: t.exposeString('externalId', { purpose: { ...PROOF, category: 'identifier' } }),
   }),
 });
 

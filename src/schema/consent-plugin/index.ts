@@ -15,9 +15,19 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { maskFitsType, type MaskableType, type MaskSpec, type Masker } from '../../masking/index.ts';
+import { describeTag } from './describe.ts';
+import { ConsentQLError } from '../../errors.ts';
 import { ConsentSchemaError } from './errors.ts';
 import type { RequestConsent } from './request-consent.ts';
-import { TAG_EXTENSION, type FieldTag, type MaskOption, type PersonalDataOptions } from './types.ts';
+import {
+  TAG_EXTENSION,
+  type FieldTag,
+  type MaskOption,
+  type PersonalDataOptions,
+  type PurposeTagOptions,
+  type SubjectKeyTag,
+  type TypeTag,
+} from './types.ts';
 
 export * from './types.ts';
 export { RequestConsent } from './request-consent.ts';
@@ -40,23 +50,25 @@ const pluginName = 'consent';
  */
 export class PothosConsentPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
   override onTypeConfig(typeConfig: PothosTypeConfig): PothosTypeConfig {
-    if (typeConfig.kind !== 'Object' || !typeConfig.pothosOptions.personalData) return typeConfig;
-    return {
-      ...typeConfig,
-      extensions: { ...typeConfig.extensions, [TAG_EXTENSION]: { personalData: true } },
-    };
+    const personalData = typeConfig.kind === 'Object' ? typeConfig.pothosOptions.personalData : undefined;
+    if (!personalData) return typeConfig;
+    const tag: TypeTag = { personalData: true, notice: personalData.notice ?? false };
+    return { ...typeConfig, extensions: { ...typeConfig.extensions, [TAG_EXTENSION]: tag } };
   }
 
   override onOutputFieldConfig(fieldConfig: PothosOutputFieldConfig<Types>): PothosOutputFieldConfig<Types> {
     const option = fieldConfig.pothosOptions.purpose;
     if (!option) return fieldConfig;
-    const tag = option === 'surrogate-key' ? 'surrogate-key' : normaliseTag(option);
+    const tag = typeof option === 'string' ? option : normaliseTag(option);
     const directive =
       tag === 'surrogate-key'
         ? { surrogateKey: true }
-        : { serves: tag.serves, category: tag.category, mask: tag.mask.strategy };
+        : tag === 'pseudonym'
+          ? { pseudonym: true }
+          : { serves: tag.serves, category: tag.category, mask: tag.mask.strategy };
     return {
       ...fieldConfig,
+      description: describeTag(fieldConfig.description, tag),
       extensions: {
         ...fieldConfig.extensions,
         [TAG_EXTENSION]: tag,
@@ -74,19 +86,21 @@ export class PothosConsentPlugin<Types extends SchemaTypes> extends BasePlugin<T
     resolver: GraphQLFieldResolver<unknown, Types['Context'], object>,
     fieldConfig: PothosOutputFieldConfig<Types>,
   ): GraphQLFieldResolver<unknown, Types['Context'], object> {
-    const tag = fieldConfig.extensions?.[TAG_EXTENSION] as FieldTag | 'surrogate-key' | undefined;
+    const tag = fieldConfig.extensions?.[TAG_EXTENSION] as FieldTag | SubjectKeyTag | undefined;
     if (!tag || this.options.consentEnforcement === 'off-for-benchmark-baseline') return resolver;
     const typeConfig = this.buildCache.getTypeConfig(fieldConfig.parentType);
     const personalData = (typeConfig.pothosOptions as { personalData?: PersonalDataOptions<unknown> }).personalData;
     // Checked in afterBuild with a clear message; here only to keep types honest.
     if (!personalData) return resolver;
     const subjectOf = personalData.subject;
+    const notice = personalData.notice ?? false;
 
-    if (tag === 'surrogate-key') {
-      // Returned wherever its row is; noted so the audit names the subject.
+    if (tag === 'surrogate-key' || tag === 'pseudonym') {
+      // Names the subject: only where the subject may be processed at all.
       return (parent, args, context, info) => {
-        (context as unknown as ConsentContext).consent?.reference(subjectOf(parent));
-        return resolver(parent, args, context, info);
+        const consent = requireSubject(context, subjectOf(parent), notice);
+        if (tag === 'surrogate-key') return resolver(parent, args, context, info);
+        return (context as unknown as ConsentContext).masker.pseudonym(subjectOf(parent), consent.purpose.key);
       };
     }
     const { mask } = tag;
@@ -97,10 +111,12 @@ export class PothosConsentPlugin<Types extends SchemaTypes> extends BasePlugin<T
         // No declared purpose means no decision: never open.
         return null;
       }
-      const decision = consent.decision(subjectOf(parent), tag);
+      const subjectId = subjectOf(parent);
+      const decision = notice ? consent.noticeDecision(subjectId, tag) : consent.decision(subjectId, tag);
       if (decision.effect === 'allow') return resolver(parent, args, context, info);
       consent.recordMask(info, decision);
-      if (mask.strategy === 'null') return null;
+      // A subject without a legal basis gets no value in any form: no token, no partial value.
+      if (decision.effect === 'exclude' || mask.strategy === 'null') return null;
       const value = resolver(parent, args, context, info);
       if (isThenable(value)) {
         return Promise.resolve(value).then((v) => masker.apply(mask, v, consent.purpose.key));
@@ -110,7 +126,27 @@ export class PothosConsentPlugin<Types extends SchemaTypes> extends BasePlugin<T
   }
 }
 
-function normaliseTag(option: Exclude<PothosSchemaTypes.FieldOptions['purpose'], 'surrogate-key' | undefined>): FieldTag {
+/**
+ * The request's consent, when the subject of a row may be named: a row of a
+ * subject without a legal basis should never have been loaded (the loaders
+ * filter in SQL and again in code), so reaching one is refused, not returned.
+ */
+function requireSubject(context: unknown, subjectId: string, notice: boolean): RequestConsent {
+  const { consent } = context as ConsentContext;
+  if (!consent) {
+    throw new ConsentQLError('PURPOSE_REQUIRED', 'A declared purpose (X-Purpose header) is required to read personal data.');
+  }
+  if (notice) consent.reference(subjectId);
+  else if (!consent.permits(subjectId)) {
+    throw new ConsentQLError(
+      'CONSENT_UNAVAILABLE',
+      'A record was reached without a consent decision for the declared purpose, so it is withheld. Retry; if it persists, report it.',
+    );
+  }
+  return consent;
+}
+
+function normaliseTag(option: PurposeTagOptions): FieldTag {
   return {
     serves: [...option.serves],
     category: option.category,
@@ -131,10 +167,11 @@ function normaliseMask(mask: MaskOption): MaskSpec {
 function checkPersonalDataTypes(schema: GraphQLSchema): void {
   const problems: string[] = [];
   for (const type of Object.values(schema.getTypeMap())) {
-    if (!isObjectType(type) || !type.extensions?.[TAG_EXTENSION]) continue;
+    const typeTag = isObjectType(type) ? (type.extensions?.[TAG_EXTENSION] as TypeTag | undefined) : undefined;
+    if (!isObjectType(type) || !typeTag) continue;
     for (const field of Object.values(type.getFields())) {
       const name = `${type.name}.${field.name}`;
-      const tag = field.extensions?.[TAG_EXTENSION] as FieldTag | 'surrogate-key' | undefined;
+      const tag = field.extensions?.[TAG_EXTENSION] as FieldTag | SubjectKeyTag | undefined;
       if (!tag) {
         problems.push(
           `${name} has no purpose tag. Every field of a personal-data type needs one: add ` +
@@ -143,6 +180,16 @@ function checkPersonalDataTypes(schema: GraphQLSchema): void {
         continue;
       }
       if (tag === 'surrogate-key') continue;
+      if (tag === 'pseudonym') {
+        if (getNamedType(field.type).name !== 'String' || isListType(field.type)) {
+          problems.push(`${name} is tagged 'pseudonym' but is ${String(field.type)}: a pseudonym is a String.`);
+        }
+        continue;
+      }
+      if (typeTag.notice && tag.sensitive) {
+        problems.push(`${name} is special-category data on a notice type: notices carry no sensitive data. Remove the field.`);
+        continue;
+      }
       if (isNonNullType(field.type)) {
         problems.push(`${name} is non-null, but a masked field must be able to return null: declare it nullable.`);
         continue;

@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { responsePathAsArray } from 'graphql';
-import { decide, POLICY_VERSION, type Decision } from '../../policy/index.ts';
+import { decideClass, decideNotice, fieldClass, POLICY_VERSION, type Decision, type FieldClass } from '../../policy/index.ts';
 import type { PurposeDefinition, Subject } from '../../policy/types.ts';
 import type { FieldTag } from './types.ts';
 
@@ -9,20 +9,22 @@ export interface MaskedPath {
   reason: Decision['reason'];
 }
 
+const SLOT: Record<FieldClass, 0 | 1 | 2> = { 'not-served': 0, ordinary: 1, sensitive: 2 };
+
 /**
  * The consent side of one request: the declared purpose, the subjects whose
  * rows were loaded (with their consent), and what was masked. Decisions are
- * computed once per subject and tag class (not served / ordinary / sensitive)
- * and cached, so the per-field path is a map lookup.
+ * computed once per subject and field class (the policy's own `fieldClass`:
+ * all it reads of a field) and cached, so the per-field path is a lookup.
  */
 export class RequestConsent {
   private readonly subjects = new Map<string, Subject>();
   private readonly decisions = new Map<string, [Decision?, Decision?, Decision?]>();
-  /** Subjects of which something was returned by a surrogate key alone. */
+  /** Subjects of which something was returned without a field decision (a key, a notice). */
   private readonly referenced = new Set<string>();
   maskedFields = 0;
-  /** Counted with `totalCount` for purposes that exclude rows; null when not counted. */
-  excludedRows: number | null;
+  /** Subjects left out for having no legal basis; counted only with `totalCount`, else null. */
+  excludedRows: number | null = null;
   readonly maskedPaths: MaskedPath[] = [];
 
   constructor(
@@ -30,9 +32,7 @@ export class RequestConsent {
     readonly now: Date,
     /** Whether the client asked for (and may see) per-path reasons. */
     readonly explain: boolean,
-  ) {
-    this.excludedRows = purpose.excludeRows ? null : 0;
-  }
+  ) {}
 
   addSubject(id: string, subject: Subject): void {
     this.subjects.set(id, subject);
@@ -51,15 +51,28 @@ export class RequestConsent {
   }
 
   decision(subjectId: string, tag: FieldTag): Decision {
-    const served = tag.serves.includes(this.purpose.key);
-    const slot = served ? (tag.sensitive ? 2 : 1) : 0;
+    return this.decisionOf(subjectId, fieldClass(this.purpose, tag));
+  }
+
+  /** Whether the subject has a legal basis for the purpose (ordinary data). */
+  permits(subjectId: string): boolean {
+    return this.decisionOf(subjectId, 'ordinary').effect !== 'exclude';
+  }
+
+  /** A field of a notice type: decided by its tag alone, the subject noted for the audit. */
+  noticeDecision(subjectId: string, tag: FieldTag): Decision {
+    this.referenced.add(subjectId);
+    return decideNotice(this.purpose, tag);
+  }
+
+  private decisionOf(subjectId: string, cls: FieldClass): Decision {
     let cached = this.decisions.get(subjectId);
     if (!cached) {
       cached = [undefined, undefined, undefined];
       this.decisions.set(subjectId, cached);
     }
-    // A subject we hold no consent for is `undefined` here: the engine masks.
-    return (cached[slot] ??= decide(this.purpose, tag, this.subjects.get(subjectId), this.now));
+    // A subject we hold no consent for is `undefined` here: the engine excludes.
+    return (cached[SLOT[cls]] ??= decideClass(this.purpose, cls, this.subjects.get(subjectId), this.now));
   }
 
   recordMask(info: GraphQLResolveInfo, decision: Decision): void {

@@ -20,11 +20,32 @@ export interface PurposeTagOptions {
  * person: it is returned wherever the row itself is returned, so that
  * records can be referenced and paginated.
  */
-export type FieldPurposeOption = PurposeTagOptions | 'surrogate-key';
+export type FieldPurposeOption = PurposeTagOptions | SubjectKeyTag;
+
+/**
+ * Fields that name the subject rather than describe them: a surrogate key
+ * (our random id, returned with its row) or the subject's pseudonym under the
+ * declared purpose (a keyed token the plugin computes).
+ */
+export type SubjectKeyTag = 'surrogate-key' | 'pseudonym';
 
 export interface PersonalDataOptions<Shape> {
   /** The data subject (customer id) a row is about. */
   subject: (row: Shape) => string;
+  /**
+   * A notice of a consent change, sent so that a consumer can drop the
+   * subject (change feed, subscription, suppression list). Its fields are
+   * decided by their tags alone, without the subject-level legal basis:
+   * honouring a withdrawal must reach the consumer that no longer has one.
+   * Sensitive fields are refused on notices.
+   */
+  notice?: boolean;
+}
+
+/** What the plugin records on a personal-data type's extensions. */
+export interface TypeTag {
+  personalData: true;
+  notice: boolean;
 }
 
 /** The normalised tag stored in the field's extensions. */

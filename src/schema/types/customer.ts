@@ -8,6 +8,13 @@ export const CustomerRef = builder.prismaObject('Customer', {
   personalData: { subject: (customer) => customer.id },
   fields: (t) => ({
     id: t.exposeID('id', { nullable: false, purpose: 'surrogate-key' }),
+    subjectKey: t.string({
+      purpose: 'pseudonym',
+      resolve: () => null,
+      description:
+        'Your pseudonym for this person under the declared purpose: stable, and the key by which the change feed, ' +
+        'subscriptions, webhooks and suppression lists name them to you.',
+    }),
     externalId: t.exposeString('externalId', {
       description: 'Id of the person in the source CRM.',
       purpose: { serves: [...CONTRACT, 'marketing', 'analytics', 'ai_training'], category: 'identifier', mask: 'hmac' },

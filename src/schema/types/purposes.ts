@@ -10,4 +10,5 @@ export const ALL_PURPOSES: PurposeKey[] = [
   'personalization',
   'ai_training',
   'ad_sharing',
+  'consent_management',
 ];
