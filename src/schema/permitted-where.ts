@@ -12,7 +12,7 @@ const NOTHING: Where = { id: { in: [] } };
  * the raw columns, where `regimeOf` trims and upper-cases: that is right
  * because the database keeps `country` and `region` normalised (trimmed, upper
  * case, NULL rather than empty), by a trigger on every write and CHECK
- * constraints (migration 20261130200000_normalise_jurisdiction). Both forms
+ * constraints (migration 20261130194000_normalise_jurisdiction). Both forms
  * therefore read the same value; test/db/jurisdiction.test.ts checks it.
  */
 const regimeWhere: Record<Regime, Where> = {

@@ -59,13 +59,15 @@ describe('a request reads each field under its declared purpose', () => {
     expect(first.body.extensions.consent).toMatchObject({ subjects: 5, maskedFields: 5 });
   });
 
-  it('masks an EU customer without marketing consent and shows a Californian who never opted out', async () => {
+  it('leaves out an EU customer without marketing consent and shows a Californian who never opted out', async () => {
     const eu = await app.graphql(CustomerProfileDocument, {
       client: 'email-platform-sync',
       purpose: 'marketing',
       variables: { id: persona('CRM-EU-NO-MARKETING') },
     });
-    expect(eu.body.data!.customer).toMatchObject({ email: expect.stringMatching(/^hmac:/), firstName: null, segment: null });
+    // No legal basis: not even a token or a partial value (finding 4).
+    expect(eu.body.data!.customer).toBeNull();
+    expect(eu.body.errors).toBeUndefined();
     const ca = await app.graphql(CustomerProfileDocument, {
       client: 'email-platform-sync',
       purpose: 'marketing',
@@ -74,13 +76,21 @@ describe('a request reads each field under its declared purpose', () => {
     expect(ca.body.data!.customer).toMatchObject({ email: expect.stringMatching(/@/), firstName: expect.any(String), country: 'US' });
   });
 
-  it('masks a Californian with a GPC opt-out under "ad_sharing" but not under "marketing"', async () => {
+  it('shares nothing of a Californian with a GPC opt-out under "ad_sharing", but serves "marketing"', async () => {
     const id = persona('CRM-CA-GPC');
-    const query = `query($id: ID!) { customer(id: $id) { country segment } }`;
+    const query = `query($id: ID!) { customer(id: $id) { id subjectKey country segment } }`;
     const sharing = await app.graphql(query, { client: 'ad-partner-export', purpose: 'ad_sharing', variables: { id } });
-    expect(sharing.body.data.customer).toEqual({ country: null, segment: null });
+    expect(sharing.body.data.customer).toBeNull();
     const marketing = await app.graphql(query, { client: 'email-platform-sync', purpose: 'marketing', variables: { id } });
-    expect(marketing.body.data.customer).toEqual({ country: 'US', segment: expect.any(String) });
+    expect(marketing.body.data.customer).toEqual({ id, subjectKey: expect.stringMatching(/^hmac:/), country: 'US', segment: expect.any(String) });
+    // Finding 4: the ad partner's list holds no one who opted out, in any form.
+    const list = await app.graphql(`{ customers(first: 1000) { totalCount edges { node { id subjectKey } } } }`, {
+      client: 'ad-partner-export',
+      purpose: 'ad_sharing',
+    });
+    const all = JSON.stringify(list.body);
+    expect(all).not.toContain(id);
+    expect(all).not.toContain(marketing.body.data.customer.subjectKey.replace(/^hmac:[\w-]+:/, ''));
   });
 
   it('leaves customers without an ai_training grant out of the list and its count', async () => {
@@ -99,8 +109,15 @@ describe('a request reads each field under its declared purpose', () => {
     expect(granted.size).toBeGreaterThan(0);
     expect(body.data!.customers!.totalCount).toBe(granted.size);
     expect(returned.size).toBe(granted.size);
+    // How many were left out is itself about them: only a client that may explain is told.
+    expect(body.extensions.consent).toMatchObject({ subjects: granted.size, excludedRows: null });
     const { rows: all } = await app.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM customer');
-    expect(body.extensions.consent).toMatchObject({ subjects: granted.size, excludedRows: all[0].n - granted.size });
+    const explained = await app.graphql(`{ customers(first: 1) { totalCount } }`, {
+      client: 'schema-admin',
+      purpose: 'ai_training',
+      headers: { 'x-consent-explain': '1' },
+    });
+    expect(explained.body.extensions.consent.excludedRows).toBe(all[0].n - granted.size);
     for (const id of returned) expect(granted.has(id)).toBe(true);
     expect(returned.has(persona('CRM-EU-NO-MARKETING'))).toBe(false);
     expect(returned.has(persona('CRM-EU-AI-TRAINING'))).toBe(true);
@@ -116,12 +133,12 @@ describe('a request reads each field under its declared purpose', () => {
     const { body } = await app.graphql(CustomerProfileDocument, {
       client: 'schema-admin',
       purpose: 'marketing',
-      variables: { id: persona('CRM-EU-WITHDRAWN') },
+      variables: { id: persona('CRM-CA-DEFAULT') },
       headers: { 'x-consent-explain': '1' },
     });
     expect(body.errors).toBeUndefined();
-    expect(body.extensions.consent.masked).toContainEqual({ path: 'customer.email', reason: 'WITHDRAWN' });
     expect(body.extensions.consent.masked).toContainEqual({ path: 'customer.preciseLocation', reason: 'PURPOSE_NOT_SERVED' });
+    expect(body.extensions.consent.masked.map((m: { path: string }) => m.path)).not.toContain('customer.email');
   });
 });
 
@@ -136,6 +153,12 @@ describe('jurisdiction and sensitivity', () => {
     return { customer: body.data!.customer!, masked: body.extensions.consent.masked as { path: string; reason: string }[] };
   };
 
+  const customerUnder = async (externalId: string, purpose: string) => {
+    const { body } = await app.graphql(CustomerProfileDocument, { client: 'schema-admin', purpose, variables: { id: persona(externalId) } });
+    expect(body.errors).toBeUndefined();
+    return body.data!.customer;
+  };
+
   it('masks sensitive data of a Virginian without a sensitive-data opt-in, but not their ordinary data', async () => {
     const { customer, masked } = await explainFor('CRM-VA-SENSITIVE', 'personalization');
     expect(customer.healthInterests).toBeNull();
@@ -146,15 +169,13 @@ describe('jurisdiction and sensitivity', () => {
   });
 
   it('requires an opt-in from a Californian under 16 for ad sharing', async () => {
-    const { customer, masked } = await explainFor('CRM-CA-MINOR', 'ad_sharing');
-    expect(customer.segment).toBeNull();
-    expect(masked).toContainEqual({ path: 'customer.segment', reason: 'MINOR_REQUIRES_OPT_IN' });
+    expect(await customerUnder('CRM-CA-MINOR', 'ad_sharing')).toBeNull();
+    expect(await customerUnder('CRM-CA-MINOR', 'marketing')).not.toBeNull();
   });
 
   it('treats an unknown jurisdiction as the strictest regime', async () => {
-    const { customer, masked } = await explainFor('CRM-UNKNOWN', 'marketing');
-    expect(customer.email).toMatch(/^hmac:/);
-    expect(masked).toContainEqual({ path: 'customer.email', reason: 'NO_CONSENT' });
+    expect(await customerUnder('CRM-UNKNOWN', 'marketing')).toBeNull();
+    expect(await customerUnder('CRM-UNKNOWN', 'support')).not.toBeNull();
   });
 
   it('treats everyone as GDPR in strictest-everywhere mode', async () => {
@@ -165,7 +186,7 @@ describe('jurisdiction and sensitivity', () => {
         purpose: 'marketing',
         variables: { id: persona('CRM-CA-DEFAULT') },
       });
-      expect(body.data!.customer).toMatchObject({ email: expect.stringMatching(/^hmac:/), firstName: null });
+      expect(body.data!.customer).toBeNull();
     } finally {
       await strict.close();
     }

@@ -11,7 +11,7 @@ import { createTestApp, type TestApp } from '../support/app.ts';
 // The regime of a subject is computed twice: by regimeOf() in code (which
 // trims and upper-cases) and by permittedWhere() in SQL (which compares the
 // stored columns). They agree only because the database keeps country and
-// region normalised (migration 20261130200000_normalise_jurisdiction). These
+// region normalised (migration 20261130194000_normalise_jurisdiction). These
 // rows are written the way a CRM sync or an operator would write them, with
 // the jurisdiction spelled every which way.
 

@@ -205,7 +205,7 @@ describe('demo personas', () => {
     expect(rows).toHaveLength(DEMO_PERSONAS.length);
     for (const p of DEMO_PERSONAS) {
       const row = rows.find((r) => r.external_id === p.externalId);
-      // Stored in normal form (migration 20261130200000_normalise_jurisdiction): 'Berlin' is kept as 'BERLIN'.
+      // Stored in normal form (migration 20261130194000_normalise_jurisdiction): 'Berlin' is kept as 'BERLIN'.
       expect(row, p.externalId).toMatchObject({ country: p.country?.toUpperCase() ?? null, region: p.region?.toUpperCase() ?? null });
       expect(row.orders, p.externalId).toBeGreaterThanOrEqual(1);
       expect(row.min_messages, p.externalId).toBeGreaterThanOrEqual(2);

@@ -206,6 +206,8 @@ describe('no leak', () => {
 
   it('reaches every decision the taxonomy can produce', () => {
     // Guards the generators: a property over inputs that never allow proves nothing.
+    // 6,000 runs (decide alone is cheap) so that the rarest outcome, mask
+    // SENSITIVE_LIMITED, comes about 20 times and the bound of 5 holds whatever the seed.
     const seen = new Map<string, number>();
     fc.assert(
       fc.property(caseArb, ([purpose, field, subject]) => {
@@ -213,7 +215,7 @@ describe('no leak', () => {
         const key = `${d.effect} ${d.reason}`;
         seen.set(key, (seen.get(key) ?? 0) + 1);
       }),
-      { numRuns: 3000 },
+      { numRuns: 6000 },
     );
     expect([...seen.keys()].sort()).toEqual([...REACHABLE].sort());
     for (const key of REACHABLE) expect(seen.get(key), key).toBeGreaterThanOrEqual(5);

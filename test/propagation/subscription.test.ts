@@ -17,14 +17,14 @@ afterAll(async () => {
 });
 
 const SUBSCRIBE = `subscription($purposes: [String!], $customerId: ID) {
-  consentChanged(purposes: $purposes, customerId: $customerId) { cursor type customerId externalId purpose action source regime recordedAt }
+  consentChanged(purposes: $purposes, customerId: $customerId) { cursor type subject customerId externalId purpose action source regime recordedAt }
 }`;
 
-async function subscribe(client: string, variables: Record<string, unknown>) {
+async function subscribe(client: string, purpose: string, variables: Record<string, unknown>) {
   const abort = new AbortController();
   const response = await app.fetch('/graphql', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${keyOf(client)}` },
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${keyOf(client)}`, 'x-purpose': purpose },
     body: JSON.stringify({ query: SUBSCRIBE, variables }),
     signal: abort.signal,
   });
@@ -32,25 +32,46 @@ async function subscribe(client: string, variables: Record<string, unknown>) {
 }
 
 describe('consentChanged over server-sent events', () => {
-  it('pushes a withdrawal to a live subscriber of the purpose', async () => {
+  it('pushes a withdrawal to a live subscriber of the purpose, naming the subject by pseudonym', async () => {
     const subject = await createSubject(app.db, { country: 'DE' });
-    const { response, stream } = await subscribe('email-platform-sync', { purposes: ['marketing'], customerId: subject.id });
+    const key = testMasker().pseudonym(subject.id, 'marketing');
+    const { response, stream } = await subscribe('email-platform-sync', 'marketing', {});
     expect(response.headers.get('content-type')).toContain('text/event-stream');
     const input = { subject: { id: subject.id }, purposes: ['analytics', 'marketing'], source: 'CONSENT_CENTER', noticeVersion: 'v1' };
     await app.graphql(GRANT, { client: 'consent-center', purpose: 'consent_management', variables: { input } });
     await app.graphql(WITHDRAW, { client: 'consent-center', purpose: 'consent_management', variables: { input } });
-    // Analytics changes are filtered out: only the marketing ones arrive, in order.
-    const first = await stream.next();
-    const second = await stream.next();
+    // Other test files may commit marketing changes meanwhile: read until ours have arrived.
+    const ours: any[] = [];
+    while (ours.length < 2) {
+      const event = await stream.next();
+      expect(event.errors).toBeUndefined();
+      expect(event.data.consentChanged.purpose).toBe('marketing'); // analytics changes are filtered out
+      if (event.data.consentChanged.subject === key) ours.push(event.data.consentChanged);
+    }
     stream.close();
-    expect(first.errors).toBeUndefined();
-    expect([first.data.consentChanged.action, second.data.consentChanged.action]).toEqual(['GRANT', 'WITHDRAW']);
-    expect(second.data.consentChanged).toMatchObject({ customerId: subject.id, externalId: subject.externalId, purpose: 'marketing', regime: 'GDPR' });
-    expect(BigInt(second.data.consentChanged.cursor)).toBeGreaterThan(BigInt(first.data.consentChanged.cursor));
+    expect(ours.map((c) => c.action)).toEqual(['GRANT', 'WITHDRAW']);
+    // Finding 3: the consumer gets its pseudonym, never our id, the CRM id or the regime.
+    expect(ours[1]).toMatchObject({ customerId: null, externalId: null, regime: null, source: null });
+    expect(BigInt(ours[1].cursor)).toBeGreaterThan(BigInt(ours[0].cursor));
+  });
+
+  it('shows consent management the details, and lets only it follow one subject', async () => {
+    const subject = await createSubject(app.db, { country: 'DE' });
+    const { stream } = await subscribe('schema-admin', 'consent_management', { purposes: ['marketing'], customerId: subject.id });
+    const input = { subject: { id: subject.id }, purposes: ['marketing'], source: 'CONSENT_CENTER', noticeVersion: 'v1' };
+    await app.graphql(GRANT, { client: 'consent-center', purpose: 'consent_management', variables: { input } });
+    const event = await stream.next();
+    stream.close();
+    expect(event.data.consentChanged).toMatchObject({ customerId: subject.id, externalId: subject.externalId, regime: 'GDPR', action: 'GRANT' });
+
+    const { stream: refused } = await subscribe('email-platform-sync', 'marketing', { customerId: subject.id });
+    const refusal = await refused.next();
+    refused.close();
+    expect(refusal.errors[0].extensions.code).toBe('PURPOSE_NOT_ALLOWED');
   });
 
   it('refuses a purpose the client is not registered for, and anonymous subscribers', async () => {
-    const { stream } = await subscribe('email-platform-sync', { purposes: ['analytics'] });
+    const { stream } = await subscribe('email-platform-sync', 'marketing', { purposes: ['analytics'] });
     const refused = await stream.next();
     stream.close();
     expect(refused.errors[0].extensions.code).toBe('PURPOSE_NOT_ALLOWED');

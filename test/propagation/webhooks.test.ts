@@ -44,7 +44,9 @@ afterAll(async () => {
   await app.close();
 });
 
-const forCustomer = (id: string) => (hook: { json: any }) => hook.json.data?.customerId === id;
+const masker = testMasker();
+/** A notice names the subject by its pseudonym under the change's purpose (here marketing), never by id. */
+const forCustomer = (id: string) => (hook: { json: any }) => hook.json.data?.subject === masker.pseudonym(id, 'marketing');
 
 async function withdraw(customerId: string) {
   const input = { subject: { id: customerId }, purposes: ['marketing'], source: 'EMAIL_LINK' };
@@ -78,10 +80,19 @@ describe('webhooks (Standard Webhooks)', () => {
     expect(hook.headers['webhook-timestamp']).toMatch(/^\d+$/);
     expect(hook.headers['webhook-signature']).toMatch(/^v1,/);
     const verified = new Webhook(secret).verify(hook.body, hook.headers) as any;
-    expect(verified).toMatchObject({
+    expect(verified).toEqual({
       type: 'consent.changed',
-      data: { customerId: subject.id, externalId: subject.externalId, purpose: 'marketing', action: 'WITHDRAW', eventId: event.id, regime: 'GDPR' },
+      timestamp: expect.any(String),
+      data: {
+        subject: masker.pseudonym(subject.id, 'marketing'),
+        purpose: 'marketing',
+        purposeVersion: 1,
+        action: 'WITHDRAW',
+        recordedAt: event.recordedAt,
+      },
     });
+    // Neither our id nor the CRM's nor the regime leaves in a notice.
+    for (const secret of [subject.id, subject.externalId, 'GDPR']) expect(hook.body).not.toContain(secret);
     // A tampered body fails verification.
     expect(() => new Webhook(secret).verify(hook.body.replace('WITHDRAW', 'GRANT'), hook.headers)).toThrow();
   });
@@ -140,7 +151,7 @@ describe('webhooks (Standard Webhooks)', () => {
     const sse = readEvents(
       await app.fetch('/graphql', {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${keyOf('email-platform-sync')}` },
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${keyOf('schema-admin')}`, 'x-purpose': 'consent_management' },
         body: JSON.stringify({ query: `subscription($c: ID) { consentChanged(customerId: $c) { eventId } }`, variables: { c: subject.id } }),
         signal: abort.signal,
       }),
@@ -157,7 +168,7 @@ describe('webhooks (Standard Webhooks)', () => {
       const pushed = await sse.next();
       sseLag.push(Date.now() - committed);
       expect(pushed.data.consentChanged.eventId).toBe(event.id);
-      const hook = await receiver.waitFor((h) => h.json.data?.eventId === event.id);
+      const hook = await receiver.waitFor((h) => forCustomer(subject.id)(h) && h.json.data.recordedAt === event.recordedAt);
       hookLag.push(Math.max(0, hook.at - committed));
     }
     sse.close();

@@ -31,16 +31,18 @@ const run = (consent: RequestConsent | null) =>
   execute({ schema, document: parse('{ person { id email } }'), contextValue: { consent, masker } }) as Promise<any>;
 
 describe('the consent plugin fails closed', () => {
-  it('masks a subject whose consent was not loaded, and says why', async () => {
+  it('withholds a subject whose consent was not loaded: no id, no token, and says why', async () => {
     const consent = new RequestConsent(findPurpose('support')!, new Date(), true);
     const result = await run(consent);
-    expect(result.data.person).toEqual({ id: 'p1', email: expect.stringMatching(/^hmac:dev:/) });
-    expect(consent.maskedPaths).toEqual([{ path: 'person.email', reason: 'CONSENT_UNAVAILABLE' }]);
+    expect(result.data.person).toBeNull();
+    expect(result.errors.map((e: any) => e.extensions.code)).toEqual(['CONSENT_UNAVAILABLE']);
+    expect(JSON.stringify(result.data)).not.toContain('hmac:');
   });
 
-  it('returns no tagged value at all when no purpose was declared', async () => {
+  it('returns nothing of a subject when no purpose was declared', async () => {
     const result = await run(null);
-    expect(result.data.person).toEqual({ id: 'p1', email: null });
+    expect(result.data.person).toBeNull();
+    expect(result.errors.map((e: any) => e.extensions.code)).toEqual(['PURPOSE_REQUIRED']);
   });
 
   it('returns the value once the subject is known and the purpose allows it', async () => {

@@ -209,10 +209,11 @@ export interface OracleTag {
   /** For a relation: the record type and whether it is a list. */
   relation?: string;
 }
-export type OracleFieldTag = OracleTag | 'surrogate-key';
+/** 'surrogate-key': our random id; 'pseudonym': a per-purpose keyed token of the subject. Both come with their row. */
+export type OracleFieldTag = OracleTag | 'surrogate-key' | 'pseudonym';
 
 const CONTRACT = ['transactional', 'support'];
-const ALL = ['transactional', 'support', 'marketing', 'analytics', 'personalization', 'ai_training', 'ad_sharing'];
+const ALL = ['transactional', 'support', 'marketing', 'analytics', 'personalization', 'ai_training', 'ad_sharing', 'consent_management'];
 const ORDER = [...CONTRACT, 'analytics', 'personalization', 'ai_training'];
 const TICKET = ['support', 'analytics', 'ai_training'];
 const CONVERSATION = ['support', 'ai_training'];
@@ -230,6 +231,7 @@ const tag = (serves: readonly string[], category: OracleTag['category'], mask: M
 export const TAGS: Record<string, Record<string, OracleFieldTag>> = {
   Customer: {
     id: 'surrogate-key',
+    subjectKey: 'pseudonym',
     externalId: tag([...CONTRACT, 'marketing', 'analytics', 'ai_training'], 'identifier', { strategy: 'hmac' }),
     email: tag([...CONTRACT, 'marketing'], 'contact', { strategy: 'hmac' }),
     phone: tag([...CONTRACT, 'marketing'], 'contact', { strategy: 'partial', kind: 'phone' }),
@@ -422,7 +424,7 @@ export function listAllowed(purpose: OraclePurpose, filter: OracleFilter, order:
   if (order) fields.push(ORDER_FIELD[order.field]);
   return fields.every((f) => {
     const t = TAGS.Customer[f];
-    return t !== 'surrogate-key' && t.serves.includes(purpose.key);
+    return typeof t !== 'string' && t.serves.includes(purpose.key);
   });
 }
 
