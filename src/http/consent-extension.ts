@@ -13,6 +13,19 @@ export interface ConsentExtensionOptions {
  */
 export function useConsentExtension(options: ConsentExtensionOptions = {}): Plugin<Context> {
   return {
+    // Each event a subscription pushes is a read of that subject's data: audited one by one.
+    onSubscribe({ args }) {
+      return {
+        onSubscribeResult: () => ({
+          onNext: () => {
+            const ctx = args.contextValue as Context;
+            if (!ctx.consent) return;
+            options.onDecided?.(ctx, getOperationAST(args.document, args.operationName)?.name?.value);
+            ctx.consent.reset();
+          },
+        }),
+      };
+    },
     onExecute({ args }) {
       return {
         onExecuteDone({ result, setResult }) {

@@ -53,6 +53,13 @@ describe('consentChanged over server-sent events', () => {
     // Finding 3: the consumer gets its pseudonym, never our id, the CRM id or the regime.
     expect(ours[1]).toMatchObject({ customerId: null, externalId: null, regime: null, source: null });
     expect(BigInt(ours[1].cursor)).toBeGreaterThan(BigInt(ours[0].cursor));
+    // Every pushed event is a read of the subject's data: recorded like any other.
+    await expect
+      .poll(async () => {
+        const { rows } = await app.db.pool.query(`SELECT 1 FROM access_record WHERE purpose_key = 'marketing' AND $1 = ANY(subject_ids)`, [subject.id]);
+        return rows.length;
+      })
+      .toBeGreaterThanOrEqual(2);
   });
 
   it('shows consent management the details, and lets only it follow one subject', async () => {

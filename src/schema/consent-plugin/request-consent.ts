@@ -75,6 +75,14 @@ export class RequestConsent {
     return (cached[SLOT[cls]] ??= decideClass(this.purpose, cls, this.subjects.get(subjectId), this.now));
   }
 
+  /** Forgets what was returned and masked (not the subjects' consent): a subscription's next event starts afresh. */
+  reset(): void {
+    this.decisions.clear();
+    this.referenced.clear();
+    this.maskedFields = 0;
+    this.maskedPaths.length = 0;
+  }
+
   recordMask(info: GraphQLResolveInfo, decision: Decision): void {
     this.maskedFields += 1;
     if (this.explain) {
