@@ -129,7 +129,7 @@ builder.queryType({
           orderBy: t.arg({ type: CustomerOrder }),
         },
         resolve: async (_root, args, ctx, info) => {
-          const consent = requireConsent(ctx);
+          requireConsent(ctx);
           const page = pageOf(args);
           const keys = sortKeys(args.orderBy);
           const binding = cursorBinding(ctx, 'customers', keys);

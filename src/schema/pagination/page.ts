@@ -1,5 +1,6 @@
 import { ConsentQLError } from '../../errors.ts';
 import type { Context } from '../context.ts';
+import { requireConsent } from '../subjects.ts';
 import { isPosition, type CursorValue, type SortKey } from './keyset.ts';
 
 export const MAX_PAGE_SIZE = 1000;
@@ -39,7 +40,7 @@ export function pageOf({ first, last, after, before }: ConnectionArgs): PageRequ
 /** What a cursor is bound to: the client, the declared purpose and the order it was issued for. */
 export function cursorBinding(ctx: Context, list: string, keys: readonly SortKey[]): string {
   const order = keys.map((k) => `${k.field}:${k.descending ? 'desc' : 'asc'}`).join(',');
-  return `${list}|${ctx.client?.id ?? ''}|${ctx.consent?.purpose.key ?? ''}|${order}`;
+  return `${list}|${ctx.client?.id ?? ''}|${requireConsent(ctx).purpose.key}|${order}`;
 }
 
 /**
