@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
@@ -7,8 +8,11 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.ts';
 
 // One code path for both databases: the embedded PGlite is served over the
-// PostgreSQL wire protocol on a loopback port, so Prisma, raw SQL and the
-// migration runner all talk `pg` whichever database is behind it.
+// PostgreSQL wire protocol, so Prisma, raw SQL and the migration runner all
+// talk `pg` whichever database is behind it. It has no password and runs as
+// superuser, so it listens on a Unix socket in a private (0700) directory,
+// never on a TCP port another local user could reach, and its data directory
+// is private too. One process at a time may open a data directory.
 
 export interface Database {
   pool: pg.Pool;
@@ -35,17 +39,69 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
     return connect(options.databaseUrl, redact(options.databaseUrl), undefined, options, async () => {});
   }
   const dataDir = options.dataDir ?? '.data';
-  if (!dataDir.startsWith('memory://')) fs.mkdirSync(path.dirname(path.resolve(dataDir)), { recursive: true });
-  const pglite = await PGlite.create(dataDir.startsWith('memory://') ? undefined : dataDir);
-  // The default of one connection makes parallel queries fail; PGlite runs
-  // them one at a time underneath and keeps each transaction on its handler.
-  const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: 32 });
-  await server.start();
-  const url = `postgresql://postgres@${server.getServerConn()}/postgres`;
-  return connect(url, path.resolve(dataDir), pglite, options, async () => {
-    await server.stop();
-    await pglite.close();
-  });
+  const inMemory = dataDir.startsWith('memory://');
+  const release = inMemory ? () => {} : lockDataDir(path.resolve(dataDir));
+  const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'consentql-')); // created 0700
+  try {
+    if (!inMemory) {
+      fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      // PGlite writes its files world-readable; a private directory keeps other users out of all of them.
+      fs.chmodSync(dataDir, 0o700);
+    }
+    const pglite = await PGlite.create(inMemory ? undefined : dataDir);
+    // The default of one connection makes parallel queries fail; PGlite runs
+    // them one at a time underneath and keeps each transaction on its handler.
+    const server = new PGLiteSocketServer({ db: pglite, path: path.join(socketDir, '.s.PGSQL.5432'), maxConnections: 32 });
+    await server.start();
+    const url = `postgresql://postgres@localhost/postgres?host=${encodeURIComponent(socketDir)}`;
+    return await connect(url, path.resolve(dataDir), pglite, options, async () => {
+      await server.stop();
+      await pglite.close();
+      fs.rmSync(socketDir, { recursive: true, force: true });
+      release();
+    });
+  } catch (error) {
+    fs.rmSync(socketDir, { recursive: true, force: true });
+    release();
+    throw error;
+  }
+}
+
+/**
+ * Takes the data directory for this process: a second process on the same
+ * directory (PGlite does not guard it, and two writers corrupt it) is refused,
+ * naming the process that holds it. A lock left by a process that died is taken over.
+ */
+export function lockDataDir(dataDir: string): () => void {
+  const lockPath = `${dataDir}.lock`;
+  fs.mkdirSync(path.dirname(lockPath), { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(lockPath, String(process.pid), { flag: 'wx', mode: 0o600 });
+      return () => fs.rmSync(lockPath, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number.parseInt(fs.readFileSync(lockPath, 'utf8'), 10);
+      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
+        throw new Error(
+          `The embedded database in ${dataDir} is in use by process ${holder} (lock file ${lockPath}). ` +
+            'One process at a time may open it: stop that process first, or give this one another DATA_DIR.',
+        );
+      }
+      fs.rmSync(lockPath, { force: true });
+    }
+  }
+  throw new Error(`Could not take the lock ${lockPath} for the embedded database in ${dataDir}: another process raced for it. Try again.`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function connect(
