@@ -1,9 +1,9 @@
 import type { Database } from '../db/database.ts';
 import type { ConsentEvent, Prisma } from '../generated/prisma/client.ts';
-import { ConsentQLError } from '../errors.ts';
 import { findPurpose } from '../policy/taxonomy.ts';
 import { regimeOf } from '../policy/regime.ts';
 import { GPC_OPT_OUT_PURPOSES, gpcIsLegalOptOut } from '../policy/universal-opt-out.ts';
+import { keyReused, requestFingerprint } from './idempotency.ts';
 import { announceCommitted, OUTBOX_CHANNEL } from './notify.ts';
 import { findSubject, type SubjectRecord } from './subjects.ts';
 import {
@@ -23,7 +23,10 @@ import {
 // following `id > cursor` never skips a row that commits late), and a retried
 // idempotency key cannot race itself. The lock is taken by the statement that
 // appends (APPEND below), so it is held for that statement and the COMMIT
-// only: one round trip, not one per write.
+// only: one round trip, not one per write. A keyed request takes it before
+// looking its key up, and that lookup is one probe of an index
+// (consent_idempotency's primary key, exact match): nothing scans the ledger
+// while the lock is held.
 const LEDGER_LOCK = 0x436f6e73; // "Cons"
 
 type Tx = Prisma.TransactionClient;
@@ -38,13 +41,16 @@ export interface RecordResult {
 export async function recordConsent(db: Database, request: ConsentRequest): Promise<RecordResult> {
   const subject = await findSubject(db.prisma, request.subject);
   const regime = regimeOf(subject.country, subject.region, request.mode);
+  const keyed: KeyedRequest | null = request.idempotencyKey
+    ? { clientId: request.clientId, key: request.idempotencyKey, fingerprint: requestFingerprint(subject.id, request) }
+    : null;
   let lastOutboxId: bigint | null = null;
   const result = await db.prisma.$transaction(
     async (tx) => {
-      if (request.idempotencyKey) {
+      if (keyed) {
         // Before looking for an earlier request with this key: two retries must not both miss it.
         await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock($1::bigint)', LEDGER_LOCK);
-        const earlier = await replayed(tx, request, subject);
+        const earlier = await replayed(tx, keyed, request, subject);
         if (earlier) return { events: earlier, replayed: true, gpc: null };
       }
 
@@ -60,7 +66,7 @@ export async function recordConsent(db: Database, request: ConsentRequest): Prom
           expiresAt: request.expiresAt,
           ipHash: request.ipHash,
           userAgent: request.userAgent,
-          idempotencyKey: request.idempotencyKey ? scopedKey(request, key) : null,
+          keyed,
         });
         events.push(event.event);
         lastOutboxId = event.outboxId;
@@ -101,58 +107,64 @@ export function gpcSignalRequest(
   };
 }
 
-/** Keys are per client and per purpose: one request of three purposes stores three events. */
-function scopedKey(request: ConsentRequest, purposeKey: string): string {
-  return `${request.clientId}:${request.idempotencyKey}:${purposeKey}`;
+/** A request that carried an idempotency key: keys are per client, matched exactly. */
+interface KeyedRequest {
+  clientId: string;
+  key: string;
+  /** requestFingerprint() of the request (src/consent/idempotency.ts). */
+  fingerprint: string;
 }
+
+/** The columns of a consent_event row `e`, as Prisma names them (a ConsentEvent). */
+const eventColumns = (e: string) => `${e}.id, ${e}.customer_id AS "customerId", ${e}.purpose_key AS "purposeKey",
+       ${e}.purpose_version AS "purposeVersion", ${e}.action::text AS action, ${e}.source::text AS source,
+       ${e}.notice_version AS "noticeVersion", ${e}.regime::text AS regime, ${e}.sensitive,
+       ${e}.expires_at AS "expiresAt", ${e}.ip_hash AS "ipHash", ${e}.user_agent AS "userAgent",
+       ${e}.recorded_at AS "recordedAt"`;
+
+/**
+ * The events recorded under a client's key, oldest first, with the fingerprint
+ * of the request that recorded them: equality on the leading columns of
+ * consent_idempotency's primary key, then the events by their primary key.
+ */
+export const FIND_BY_KEY = `
+SELECT i.fingerprint, ${eventColumns('e')}
+FROM consent_idempotency i
+JOIN consent_event e ON e.id = i.event_id
+WHERE i.client_id = $1 AND i.idempotency_key = $2
+ORDER BY e.id`;
 
 /**
  * The events an earlier request with the same idempotency key recorded, when
  * it asked for the same thing; a key reused for a different request is an error.
  */
-async function replayed(tx: Tx, request: ConsentRequest, subject: SubjectRecord): Promise<ConsentEvent[] | null> {
-  if (!request.idempotencyKey) return null;
-  const prefix = `${request.clientId}:${request.idempotencyKey}:`;
-  const candidates = await tx.consentEvent.findMany({ where: { idempotencyKey: { startsWith: prefix } }, orderBy: { id: 'asc' } });
-  // Purpose keys hold no colon: this leaves out a longer key that merely starts alike.
-  const found = candidates.filter((e) => !e.idempotencyKey!.slice(prefix.length).includes(':'));
-  if (found.length === 0) return null;
-  const same =
-    found.length === request.purposes.length &&
-    found.every(
-      (e) =>
-        e.customerId === subject.id &&
-        e.action === request.action &&
-        e.sensitive === request.sensitive &&
-        request.purposes.includes(e.purposeKey),
-    );
-  if (!same) {
-    throw new ConsentQLError(
-      'IDEMPOTENCY_KEY_REUSED',
-      `idempotencyKey "${request.idempotencyKey}" was already used by this client for a different request ` +
-        `(${found[0].action} of ${found.map((e) => e.purposeKey).join(', ')} for customer ${found[0].customerId}). ` +
-        'Send a new key for a new request; reuse a key only to retry the same request.',
-      { argument: 'idempotencyKey' },
-    );
-  }
-  return found;
+async function replayed(tx: Tx, keyed: KeyedRequest, request: ConsentRequest, subject: SubjectRecord): Promise<ConsentEvent[] | null> {
+  const rows = await tx.$queryRawUnsafe<(ConsentEvent & { fingerprint: string })[]>(FIND_BY_KEY, keyed.clientId, keyed.key);
+  if (rows.length === 0) return null;
+  if (rows.some((r) => r.fingerprint !== keyed.fingerprint)) throw keyReused(keyed.key, subject.id, request, rows);
+  return rows.map(({ fingerprint: _, ...event }) => event);
 }
 
 /** One event's own fields: the request's choice, for one of its purposes. */
-type EventFields = Omit<ConsentRequest, 'subject' | 'purposes' | 'clientId' | 'gpcSignal' | 'mode'> & { purposeKey: string };
+type EventFields = Omit<ConsentRequest, 'subject' | 'purposes' | 'clientId' | 'gpcSignal' | 'mode' | 'idempotencyKey'> & {
+  purposeKey: string;
+  /** The request's key, for a keyed request: stored with the event, in consent_idempotency. */
+  keyed: KeyedRequest | null;
+};
 
 /**
  * Appends one event, makes it the state of its scope, queues it for downstream
- * systems and notifies listeners (delivered only if the transaction commits):
- * one statement, which first takes the ledger lock.
+ * systems, records the request's idempotency key if it had one, and notifies
+ * listeners (delivered only if the transaction commits): one statement, which
+ * first takes the ledger lock.
  */
 const APPEND = `
 WITH locked AS (SELECT pg_advisory_xact_lock(${LEDGER_LOCK}::bigint)),
 event AS (
   INSERT INTO consent_event (customer_id, purpose_key, purpose_version, action, source, notice_version, regime,
-                             sensitive, expires_at, ip_hash, user_agent, idempotency_key, recorded_at)
+                             sensitive, expires_at, ip_hash, user_agent, recorded_at)
   SELECT $1::uuid, $2, $3::int, $4::"ConsentAction", $5::"ConsentSource", $6, $7::"Regime",
-         $8::boolean, ($9::timestamptz AT TIME ZONE 'UTC'), $10, $11, $12, ($13::timestamptz AT TIME ZONE 'UTC')
+         $8::boolean, ($9::timestamptz AT TIME ZONE 'UTC'), $10, $11, ($12::timestamptz AT TIME ZONE 'UTC')
   FROM locked
   RETURNING *
 ),
@@ -167,15 +179,17 @@ state AS (
 ),
 outbox AS (
   INSERT INTO outbox_event (topic, customer_id, purpose_key, payload, created_at)
-  SELECT $14, customer_id, purpose_key, $15::jsonb || jsonb_build_object('eventId', id::text), recorded_at
+  SELECT $13, customer_id, purpose_key, $14::jsonb || jsonb_build_object('eventId', id::text), recorded_at
   FROM event
   RETURNING id
+),
+keyed AS (
+  INSERT INTO consent_idempotency (client_id, idempotency_key, purpose_key, fingerprint, event_id, created_at)
+  SELECT $15::text, $16::text, purpose_key, $17::text, id, recorded_at
+  FROM event
+  WHERE $16::text IS NOT NULL
 )
-SELECT event.id, event.customer_id AS "customerId", event.purpose_key AS "purposeKey",
-       event.purpose_version AS "purposeVersion", event.action::text AS action, event.source::text AS source,
-       event.notice_version AS "noticeVersion", event.regime::text AS regime, event.sensitive,
-       event.expires_at AS "expiresAt", event.ip_hash AS "ipHash", event.user_agent AS "userAgent",
-       event.idempotency_key AS "idempotencyKey", event.recorded_at AS "recordedAt",
+SELECT ${eventColumns('event')},
        outbox.id AS "outboxId", pg_notify('${OUTBOX_CHANNEL}', outbox.id::text)::text AS notified
 FROM event, outbox`;
 
@@ -208,10 +222,12 @@ async function append(tx: Tx, subject: SubjectRecord, regime: Regime, now: Date,
     fields.expiresAt?.toISOString() ?? null,
     fields.ipHash,
     fields.userAgent,
-    fields.idempotencyKey,
     now.toISOString(),
     CONSENT_CHANGED_TOPIC,
     JSON.stringify(payload),
+    fields.keyed?.clientId ?? null,
+    fields.keyed?.key ?? null,
+    fields.keyed?.fingerprint ?? null,
   );
   const { outboxId, notified: _, ...event } = row;
   return { event, outboxId: BigInt(outboxId) };
@@ -247,7 +263,7 @@ async function honourGpc(tx: Tx, request: ConsentRequest, subject: SubjectRecord
       expiresAt: null,
       ipHash: request.ipHash,
       userAgent: request.userAgent,
-      idempotencyKey: null,
+      keyed: null,
     });
     last = { eventId: appended.event.id, outboxId: appended.outboxId };
   }

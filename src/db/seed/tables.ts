@@ -13,6 +13,7 @@ export const SEED_TABLES = [
   'web_event',
   'consent_event',
   'consent_state',
+  'consent_idempotency',
 ] as const;
 export type SeedTable = (typeof SEED_TABLES)[number];
 
@@ -23,6 +24,7 @@ export const ALL_TABLES = [
   'outbox_event',
   'access_record',
   'consent_state',
+  'consent_idempotency',
   'consent_event',
   'ticket_message',
   'support_ticket',
