@@ -2,19 +2,23 @@
 // database in DATABASE_URL and fills it with the deterministic demo data set
 // (customers, consent histories, demo API clients; see src/db/seed.ts).
 // Refuses if customers already exist; --reset deletes ALL data first.
+// Refuses under NODE_ENV=production (the demo clients' keys are published)
+// unless forced with --allow-demo-clients.
 import pg from 'pg';
 import { migrate } from '../src/db/migrate.ts';
 import { DEFAULT_SEED_CUSTOMERS, DEMO_PERSONAS, SeedRefusedError, seed } from '../src/db/seed.ts';
-import { DEMO_CLIENTS } from '../src/db/demo-clients.ts';
+import { ALLOW_DEMO_CLIENTS_FLAG, DEMO_CLIENTS, demoSeedRefusal } from '../src/db/demo-clients.ts';
 
-const USAGE = 'usage: npm run db:seed -- [--reset] [--customers=N]';
+const USAGE = `usage: npm run db:seed -- [--reset] [--customers=N] [${ALLOW_DEMO_CLIENTS_FLAG}]`;
 
-function parseArgs(argv: string[]): { reset: boolean; customers: number } | string {
+function parseArgs(argv: string[]): { reset: boolean; customers: number; allowDemoClients: boolean } | string {
   let reset = false;
+  let allowDemoClients = false;
   let customers = DEFAULT_SEED_CUSTOMERS;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--reset') reset = true;
+    else if (arg === ALLOW_DEMO_CLIENTS_FLAG) allowDemoClients = true;
     else if (arg === '--customers' || arg.startsWith('--customers=')) {
       const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
       customers = Number(value);
@@ -22,7 +26,7 @@ function parseArgs(argv: string[]): { reset: boolean; customers: number } | stri
     } else if (arg === '--help' || arg === '-h') return USAGE;
     else return `unknown argument ${arg}. ${USAGE}`;
   }
-  return { reset, customers };
+  return { reset, customers, allowDemoClients };
 }
 
 async function main(): Promise<number> {
@@ -30,6 +34,12 @@ async function main(): Promise<number> {
   if (typeof args === 'string') {
     console.error(args);
     return 2;
+  }
+  // Before connecting: nothing is written to a production database by mistake.
+  const refusal = demoSeedRefusal(process.env.NODE_ENV, args.allowDemoClients);
+  if (refusal) {
+    console.error(refusal);
+    return 3;
   }
   const url = process.env.DATABASE_URL;
   if (!url) {
@@ -45,12 +55,18 @@ async function main(): Promise<number> {
     await client.connect();
     const { applied } = await migrate(client, { log: (m) => console.log(m) });
     console.log(applied.length === 0 ? 'database is up to date' : `applied ${applied.length} migration(s)`);
-    const summary = await seed(client, { ...args, log: (m) => console.log(m) });
+    const summary = await seed(client, { reset: args.reset, customers: args.customers, log: (m) => console.log(m) });
     console.log(`\nseeded ${summary.customers} customers (${summary.personas} personas) in ${summary.elapsedMs} ms`);
     console.table(summary.rows);
     console.log('personas:', DEMO_PERSONAS.map((p) => p.externalId).join(', '));
     console.log('demo API keys (development only):');
     for (const c of DEMO_CLIENTS) console.log(`  ${c.name.padEnd(22)} ${c.apiKey.padEnd(26)} ${c.allowedPurposes.join(', ')}`);
+    if (process.env.NODE_ENV === 'production') {
+      console.warn(
+        `warning: demo clients written under NODE_ENV=production (${ALLOW_DEMO_CLIENTS_FLAG}); ` +
+          'a production start refuses this database until they are deleted or their keys rotated.',
+      );
+    }
     return 0;
   } catch (err) {
     if (err instanceof SeedRefusedError) {

@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { seed, syncDemoClients, syncPurposes } from './db/seed.ts';
+import { refuseDemoClientsInProduction } from './db/demo-clients.ts';
 import { createServer, GRAPHQL_PATH } from './server.ts';
 import { createMasker, parseHmacKeys } from './masking/index.ts';
 import { startPropagation } from './propagation/index.ts';
@@ -45,6 +46,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     const { applied } = await migrate(db.pool, { log: (m) => logger.debug(m) });
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     await syncPurposes(db.pool);
+    // Production refuses a database holding the published demo keys (npm run db:seed writes them), before serving.
+    await refuseDemoClientsInProduction(db.pool, config.env);
     let seeded = false;
     // Demo data and its publicly known client keys never go into a production database.
     if (db.embedded && config.env !== 'production') {

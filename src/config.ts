@@ -16,6 +16,10 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Read where IPs are hashed (src/consent/proof.ts); checked here so that production cannot start on the development key.
   CONSENTQL_PROOF_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  // Cost and rate limits per request and per client (src/http/cost-limit.ts).
+  CONSENTQL_MAX_ROWS: z.coerce.number().int().min(1).default(50_000),
+  CONSENTQL_RATE_LIMIT: z.string().regex(/^(off|\d+(\.\d+)?)$/, 'must be requests per second per client (e.g. 50), or off').optional(),
+  CONSENTQL_RATE_LIMIT_BURST: z.coerce.number().int().min(1).optional(),
 }).refine((e) => e.NODE_ENV !== 'production' || e.CONSENTQL_PROOF_KEY, {
   path: ['CONSENTQL_PROOF_KEY'],
   message: 'is required in production (the key that hashes IP addresses in proofs of consent; e.g. $(openssl rand -base64 32))',
@@ -31,6 +35,10 @@ export interface Config {
   mode: DeploymentMode;
   hmacKeys: string | undefined;
   logLevel: string;
+  /** The most rows one request may be able to produce (estimated from its page sizes); more is QUERY_TOO_COSTLY. */
+  maxRows: number;
+  /** Token bucket per client: sustained requests per second and burst; null: no rate limit. */
+  rateLimit: { perSecond: number; burst: number } | null;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -54,5 +62,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mode: e.CONSENTQL_MODE,
     hmacKeys: e.CONSENTQL_HMAC_KEYS,
     logLevel: e.LOG_LEVEL,
+    maxRows: e.CONSENTQL_MAX_ROWS,
+    rateLimit: rateLimitOf(e.NODE_ENV, e.CONSENTQL_RATE_LIMIT, e.CONSENTQL_RATE_LIMIT_BURST),
   };
+}
+
+/** 50 requests per second per client (burst 100) unless set; off by default under NODE_ENV=test, whose suites send bursts. */
+function rateLimitOf(env: Config['env'], rate: string | undefined, burst: number | undefined): Config['rateLimit'] {
+  const setting = rate ?? (env === 'test' ? 'off' : '50');
+  if (setting === 'off' || Number(setting) === 0) return null;
+  const perSecond = Number(setting);
+  return { perSecond, burst: burst ?? Math.max(1, Math.ceil(2 * perSecond)) };
 }

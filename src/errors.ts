@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'FILTER_NOT_ALLOWED'
   | 'BAD_USER_INPUT'
   | 'QUERY_TOO_LARGE'
+  | 'QUERY_TOO_COSTLY'
+  | 'RATE_LIMITED'
   | 'NOT_FOUND'
   | 'CONSENT_UNAVAILABLE'
   | 'IDEMPOTENCY_KEY_REUSED'
@@ -25,6 +27,8 @@ const httpStatus: Record<ErrorCode, number> = {
   FILTER_NOT_ALLOWED: 400,
   BAD_USER_INPUT: 400,
   QUERY_TOO_LARGE: 400,
+  QUERY_TOO_COSTLY: 400,
+  RATE_LIMITED: 429,
   NOT_FOUND: 404,
   CONSENT_UNAVAILABLE: 503,
   IDEMPOTENCY_KEY_REUSED: 409,
@@ -37,7 +41,8 @@ const httpStatus: Record<ErrorCode, number> = {
  * Being a GraphQLError, Yoga passes it through instead of masking it.
  */
 export class ConsentQLError extends GraphQLError {
-  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
-    super(message, { extensions: { code, ...details, http: { status: httpStatus[code] } } });
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, headers?: Record<string, string>) {
+    // Yoga sets the response's status, and any headers (e.g. Retry-After), from extensions.http.
+    super(message, { extensions: { code, ...details, http: { status: httpStatus[code], ...(headers ? { headers } : {}) } } });
   }
 }

@@ -14,6 +14,7 @@ import { createClientDirectory } from './http/clients.ts';
 import { usePurposeGate } from './http/purpose-gate.ts';
 import { useConsentExtension } from './http/consent-extension.ts';
 import { useDatabaseHealth } from './http/health.ts';
+import { useCostLimit, useRateLimit } from './http/cost-limit.ts';
 import { applyPermissions } from './http/permissions.ts';
 import { recordAccess } from './audit/access-log.ts';
 import { useConsentCenter } from './web/consent-center.ts';
@@ -121,10 +122,10 @@ export function createServer({ config, db, logger, benchmarkBaseline, benchmarkW
       // Bounds on what one request may ask for, checked before execution:
       // the deepest meaningful selection (customers → edges → node → tickets
       // → messages → body) is 6 levels, and aliases could repeat a costly
-      // field many times. Page sizes are bounded by the connections (at most
-      // 1,000 customers, 100 records each), which a static cost estimate
-      // cannot see, so it stays off. Field suggestions stay on: the schema is
-      // public through introspection anyway.
+      // field many times. Armor's costLimit weighs fields, not page sizes
+      // (customers(first: 1000) costs it what customers(first: 1) does), so
+      // it stays off: useCostLimit below counts rows from the page sizes.
+      // Field suggestions stay on: the schema is public through introspection anyway.
       EnvelopArmorPlugin({
         maxDepth: { n: 8, ignoreIntrospection: true, ...rejectAsTooLarge },
         maxAliases: { n: 15, ...rejectAsTooLarge },
@@ -133,9 +134,13 @@ export function createServer({ config, db, logger, benchmarkBaseline, benchmarkW
         costLimit: { enabled: false },
         blockFieldSuggestion: { enabled: false },
       }),
+      // Before the purpose gate, so that a refused request runs no SQL at all (not even authentication).
+      useCostLimit({ maxRows: config.maxRows }),
       useDatabaseHealth(db),
       useConsentCenter({ db, keyring, logger, mode: config.mode }),
       usePurposeGate(),
+      // After the gate, which authenticates: one token bucket per client id.
+      ...(config.rateLimit ? [useRateLimit(config.rateLimit)] : []),
       useConsentExtension({
         onDecided: (ctx, operationName) => recordAccess(db, logger, ctx, operationName),
       }),

@@ -85,3 +85,65 @@ export const DEMO_CLIENTS: readonly DemoClient[] = [
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
+
+/** The flag that lets `npm run db:seed` write the demo clients under NODE_ENV=production. */
+export const ALLOW_DEMO_CLIENTS_FLAG = '--allow-demo-clients';
+
+/**
+ * Why `npm run db:seed` must not run, or null when it may: under
+ * NODE_ENV=production it would write the demo clients, whose keys are
+ * published (README, this file), unless forced with --allow-demo-clients.
+ */
+export function demoSeedRefusal(nodeEnv: string | undefined, allowDemoClients: boolean): string | null {
+  if (nodeEnv !== 'production' || allowDemoClients) return null;
+  return (
+    'Seed refused: NODE_ENV=production, and the seed writes the demo API clients, whose keys are published in the README ' +
+    `(${DEMO_CLIENTS.map((c) => c.apiKey).join(', ')}): anyone could read this database's data with them, ` +
+    'and a production start refuses a database that holds them. Seed a development or test database instead ' +
+    '(unset NODE_ENV), or, for a database that will never serve production (a staging copy, a demo), ' +
+    `force it with \`npm run db:seed -- ${ALLOW_DEMO_CLIENTS_FLAG}\`.`
+  );
+}
+
+export interface DemoClientRow {
+  /** api_client.name of the row. */
+  name: string;
+  /** The demo client whose published key the row's key_hash is the SHA-256 of. */
+  demoClient: string;
+}
+
+/** The api_client rows whose key_hash is the SHA-256 of a demo key (whatever they are named now). */
+export async function findDemoClientRows(db: {
+  query(sql: string, params?: unknown[]): Promise<{ rows: any[] }>;
+}): Promise<DemoClientRow[]> {
+  const byHash = new Map(DEMO_CLIENTS.map((c) => [hashApiKey(c.apiKey), c.name]));
+  const { rows } = await db.query('SELECT "name", "key_hash" FROM "api_client" WHERE "key_hash" = ANY($1::text[]) ORDER BY "name"', [
+    [...byHash.keys()],
+  ]);
+  return rows.map((r) => ({ name: String(r.name), demoClient: byHash.get(String(r.key_hash))! }));
+}
+
+/**
+ * The start-up check: a production start refuses a database whose api_client
+ * holds a demo key (src/app.ts runs it before serving), naming the clients
+ * and saying how to delete or rotate them. Other environments pass.
+ */
+export async function refuseDemoClientsInProduction(
+  db: { query(sql: string, params?: unknown[]): Promise<{ rows: any[] }> },
+  env: string,
+): Promise<void> {
+  if (env !== 'production') return;
+  const found = await findDemoClientRows(db);
+  if (found.length === 0) return;
+  const keyOf = (name: string) => DEMO_CLIENTS.find((c) => c.name === name)!.apiKey;
+  const names = found.map((r) => `'${r.name.replace(/'/g, "''")}'`).join(', ');
+  throw new Error(
+    `NODE_ENV=production, but api_client holds ${found.length} demo client${found.length === 1 ? '' : 's'} whose keys are published ` +
+      `(README, src/db/demo-clients.ts): ${found.map((r) => `${r.name} (${keyOf(r.demoClient)})`).join(', ')}. ` +
+      'Anyone could read data with them. Delete them: ' +
+      `DELETE FROM api_client WHERE name IN (${names}); ` +
+      "or rotate each key: generate a random one (e.g. openssl rand -hex 32), give it to the client's owner, and store only its hash: " +
+      "UPDATE api_client SET key_hash = encode(sha256(convert_to('<new key>', 'UTF8')), 'hex') WHERE name = '<name>'; " +
+      'then start again. (The demo data comes from npm run db:seed, which is meant for development databases.)',
+  );
+}
