@@ -40,6 +40,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     poolSize: config.databasePoolSize,
+    statementTimeoutMs: config.databaseStatementTimeoutMs,
   });
   let propagation: Awaited<ReturnType<typeof startPropagation>> | undefined;
   try {

@@ -11,6 +11,7 @@ const schema = z.object({
   DATABASE_URL: z.string().url().optional(),
   DATA_DIR: z.string().default('.data'),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).optional(),
+  DATABASE_STATEMENT_TIMEOUT: z.coerce.number().int().min(0).default(30_000),
   CONSENTQL_MODE: z.enum(['per-jurisdiction', 'strictest']).default('per-jurisdiction'),
   CONSENTQL_HMAC_KEYS: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -32,6 +33,8 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   databasePoolSize: number | undefined;
+  /** PostgreSQL only: the longest one statement may run, and one transaction stay idle, in ms (0: no limit). */
+  databaseStatementTimeoutMs: number;
   mode: DeploymentMode;
   hmacKeys: string | undefined;
   logLevel: string;
@@ -59,6 +62,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(e.DATA_DIR),
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    databaseStatementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT,
     mode: e.CONSENTQL_MODE,
     hmacKeys: e.CONSENTQL_HMAC_KEYS,
     logLevel: e.LOG_LEVEL,

@@ -30,6 +30,11 @@ export interface OpenOptions {
   dataDir?: string;
   /** Connections in the pool; 1 for a PGlite behind a socket (see below). */
   poolSize?: number;
+  /**
+   * PostgreSQL only: statement and idle-in-transaction timeout in ms, so one
+   * slow request cannot hold a connection (or the ledger lock) for ever.
+   */
+  statementTimeoutMs?: number;
   /** Called with each SQL statement Prisma sends (round-trip counting in tests). */
   onQuery?: (sql: string) => void;
 }
@@ -115,7 +120,14 @@ async function connect(
   // messages of concurrent connections, so two connections' unnamed prepared
   // statements would clobber each other: the embedded database gets exactly
   // one connection (it runs one query at a time anyway).
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? (embedded ? 1 : 10) });
+  const timeout = embedded ? undefined : options.statementTimeoutMs || undefined;
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? (embedded ? 1 : 10),
+    connectionTimeoutMillis: 10_000,
+    statement_timeout: timeout,
+    idle_in_transaction_session_timeout: timeout,
+  });
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => {});
   const adapter = new PrismaPg(pool);

@@ -118,15 +118,9 @@ export interface Standing {
 const isGrant = (r: ConsentRow) => r.action === 'GRANT' || r.action === 'OPT_IN';
 const isRefusal = (r: ConsentRow) => r.action === 'WITHDRAW' || r.action === 'OPT_OUT';
 
-/**
- * Oracle knobs, for showing that the property test catches a wrong oracle:
- * each makes the oracle wrong for one reason. All off in the real test.
- */
-export const ORACLE_FAULTS = { expiredGrantsCount: false };
-
+/** A grant that counts now: for the purpose's current version, not expired. */
 function liveGrant(purpose: OraclePurpose, r: ConsentRow, now: Date): boolean {
   if (!isGrant(r) || r.purposeVersion !== purpose.version) return false;
-  if (ORACLE_FAULTS.expiredGrantsCount) return true;
   return r.expiresAt === null || r.expiresAt > now.getTime();
 }
 
