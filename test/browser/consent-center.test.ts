@@ -19,6 +19,8 @@ describe.skipIf(!chromiumPath)('the consent center in a real Chromium', () => {
   const config = { ...loadConfig({ NODE_ENV: 'development' }), databaseUrl: databaseUrl(), databasePoolSize: poolSize(), port: 0, host: '127.0.0.1' };
 
   beforeAll(async () => {
+    // The shared test database has other files' webhook subscriptions: this app must not deliver them.
+    process.env.CONSENTQL_WEBHOOK_DISPATCH = 'off';
     app = await startApp(config, pino({ level: 'silent' }));
     browser = await launchChromium();
   });

@@ -25,6 +25,8 @@ beforeAll(async () => {
     timeoutMs: 2000,
     pollIntervalMs: 200,
     concurrency: 8,
+    // The receiver listens on loopback, which is refused unless listed; createWebhookSubscription reads the same list.
+    allowHosts: ['127.0.0.1'],
   });
   const created = await app.graphql(
     `mutation($url: String!) { createWebhookSubscription(url: $url, purposes: ["marketing"], description: "email platform") { secret subscription { id url purposes active } } }`,

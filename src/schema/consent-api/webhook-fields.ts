@@ -1,5 +1,17 @@
 import { ConsentQLError } from '../../errors.ts';
+import type { Database } from '../../db/database.ts';
+import { propagationOptionsFromEnv } from '../../propagation/config.ts';
 import { kickDispatcher } from '../../propagation/index.ts';
+import {
+  ALLOW_HOSTS_SETTING,
+  checkTarget,
+  describeKind,
+  registeredTargetPolicy,
+  targetPolicy,
+  withoutCredentials,
+  type TargetCheck,
+  type TargetPolicy,
+} from '../../propagation/targets.ts';
 import { newWebhookSecret } from '../../propagation/webhooks.ts';
 import { builder } from '../builder.ts';
 import { knownPurpose } from './access.ts';
@@ -15,18 +27,62 @@ function uuidArg(value: string | number, argument: string): string {
   return id;
 }
 
-function endpoint(url: string): string {
-  let parsed: URL;
+/** How long creating a subscription waits for the host's addresses; past it the URL is taken (each delivery checks again). */
+const LOOKUP_TIMEOUT_MS = 3000;
+
+/**
+ * The allow-list the deliveries use: the running dispatcher's (so a test's
+ * startPropagation options apply here too), else the environment's, which
+ * is what a dispatcher on another instance reads.
+ */
+function policyFor(db: Database): TargetPolicy {
+  return registeredTargetPolicy(db) ?? targetPolicy(propagationOptionsFromEnv().allowHosts);
+}
+
+/**
+ * An http(s) URL without credentials whose host is public or allow-listed.
+ * A name that does not resolve (yet) is accepted: deliveries check the
+ * addresses they connect to, every time.
+ */
+async function endpoint(url: string, policy: TargetPolicy): Promise<string> {
+  let parsed: URL | undefined;
   try {
     parsed = new URL(url);
   } catch {
-    parsed = new URL('invalid:');
+    parsed = undefined;
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+  if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
     throw new ConsentQLError(
       'BAD_USER_INPUT',
-      `url expects an absolute http(s) URL such as https://mail.example.com/hooks/consent, but got ${JSON.stringify(url)}.`,
+      `url expects an absolute http(s) URL such as https://mail.example.com/hooks/consent, but got ${JSON.stringify(withoutCredentials(url))}.`,
       { argument: 'url' },
+    );
+  }
+  if (parsed.username !== '' || parsed.password !== '') {
+    // Echoed without them: this message may be logged.
+    throw new ConsentQLError(
+      'BAD_USER_INPUT',
+      `url must not carry a user name or password, but got ${JSON.stringify(withoutCredentials(parsed.toString()))}: they would be stored and ` +
+        'could surface in errors and logs. Deliveries are signed (the webhook-signature header, with the secret this mutation returns), ' +
+        'so the receiver verifies them without credentials: remove them from the URL.',
+      { argument: 'url', reason: 'credentials' },
+    );
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const checked = await Promise.race([
+    checkTarget(parsed, policy),
+    new Promise<TargetCheck | null>((resolve) => (timer = setTimeout(() => resolve(null), LOOKUP_TIMEOUT_MS))),
+  ]).finally(() => clearTimeout(timer));
+  if (checked && !checked.ok && checked.problem === 'refused') {
+    const where =
+      checked.address === checked.host
+        ? `${checked.host}, ${describeKind(checked.kind)}`
+        : `${checked.host}, which resolves to ${checked.address}, ${describeKind(checked.kind)}`;
+    throw new ConsentQLError(
+      'BAD_USER_INPUT',
+      `url points to ${where}. Webhooks are sent only to public addresses, so that they cannot reach services inside this network. ` +
+        `Give the receiver's public address; for development and tests, list the host in ${ALLOW_HOSTS_SETTING} (such as "127.0.0.1,localhost").`,
+      { argument: 'url', host: checked.host, reason: checked.kind },
     );
   }
   return parsed.toString();
@@ -48,9 +104,10 @@ builder.mutationFields((t) => ({
         throw new ConsentQLError('BAD_USER_INPUT', 'purposes expects at least one purpose key, but got an empty list.', { argument: 'purposes' });
       }
       const purposes = [...new Set(args.purposes.map((p) => knownPurpose(p, 'purposes').key))];
+      const url = await endpoint(args.url, policyFor(ctx.db));
       const secret = newWebhookSecret();
       const subscription = await ctx.db.prisma.webhookSubscription.create({
-        data: { url: endpoint(args.url), purposes, secret, description: args.description ?? null },
+        data: { url, purposes, secret, description: args.description ?? null },
       });
       return { subscription, secret };
     },
