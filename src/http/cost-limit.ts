@@ -8,16 +8,15 @@ import {
   Kind,
   type DocumentNode,
   type FieldNode,
-  type FragmentDefinitionNode,
   type GraphQLField,
   type GraphQLNamedType,
   type GraphQLSchema,
-  type OperationDefinitionNode,
   type SelectionSetNode,
   type ValueNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { ConsentQLError } from '../errors.ts';
+import { operationOf, rootTypeOf } from './operation.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../schema/pagination/page.ts';
 import type { Context } from '../schema/context.ts';
 
@@ -84,22 +83,10 @@ export function estimateRows(
   operationName?: string | null,
   variables?: Readonly<Record<string, unknown>> | null,
 ): CostEstimate {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  let operation: OperationDefinitionNode | undefined;
-  for (const def of document.definitions) {
-    if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-    else if (def.kind === Kind.OPERATION_DEFINITION && (!operationName || def.name?.value === operationName)) {
-      operation ??= def;
-    }
-  }
+  const { operation, fragments } = operationOf(document, operationName);
   const paths: CostPath[] = [];
   if (!operation) return { rows: 0, paths };
-  const root =
-    operation.operation === 'mutation'
-      ? schema.getMutationType()
-      : operation.operation === 'subscription'
-        ? schema.getSubscriptionType()
-        : schema.getQueryType();
+  const root = rootTypeOf(schema, operation.operation);
   if (!root) return { rows: 0, paths };
 
   const variableDefaults = new Map<string, ValueNode>();

@@ -3,14 +3,13 @@ import {
   isObjectType,
   Kind,
   type DocumentNode,
-  type FragmentDefinitionNode,
   type GraphQLNamedType,
   type GraphQLSchema,
-  type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { ConsentQLError } from '../errors.ts';
+import { operationOf, rootTypeOf } from './operation.ts';
 import { findPurpose, PURPOSE_KEYS } from '../policy/taxonomy.ts';
 import { RequestConsent, TAG_EXTENSION } from '../schema/consent-plugin/index.ts';
 import type { AuthenticatedClient, Context } from '../schema/context.ts';
@@ -66,7 +65,7 @@ export function personalDataRoots(schema: GraphQLSchema, operation: string): Set
   }
   let roots = byOperation.get(operation);
   if (!roots) {
-    const root = operation === 'mutation' ? schema.getMutationType() : operation === 'subscription' ? schema.getSubscriptionType() : schema.getQueryType();
+    const root = rootTypeOf(schema, operation);
     roots = new Set(
       Object.values(root?.getFields() ?? {})
         .filter((field) => reachesPersonalData(getNamedType(field.type), new Set()))
@@ -123,14 +122,7 @@ function resolvePurpose(headers: Headers, client: AuthenticatedClient): RequestC
 
 /** The root field names an operation selects, through top-level fragments. */
 function topLevelFields(document: DocumentNode, operationName: string | undefined): { fields: Set<string>; operation: string } {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  let operation: OperationDefinitionNode | undefined;
-  for (const def of document.definitions) {
-    if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-    else if (def.kind === Kind.OPERATION_DEFINITION && (!operationName || def.name?.value === operationName)) {
-      operation ??= def;
-    }
-  }
+  const { operation, fragments } = operationOf(document, operationName);
   const names = new Set<string>();
   const visit = (set: SelectionSetNode, seen: Set<string>) => {
     for (const sel of set.selections) {
