@@ -17,7 +17,7 @@ import {
   type Regime,
   type Subject,
 } from '../../src/policy/index.ts';
-import { ALLOW_REASONS, oracleDecision } from '../support/policy-oracle.ts';
+import { ALLOW_REASONS, oracleDecision, REACHABLE_OUTCOMES } from '../support/policy-oracle.ts';
 
 // The invariant of the product: a tagged value leaves unmasked only when the
 // rules allow it, masked only when the subject may be processed for the
@@ -131,27 +131,7 @@ const reveals = (output: unknown, secret: string): boolean =>
 
 const caseArb = purposeArb.chain((purpose) => fc.tuple(fc.constant(purpose), fieldArb(purpose), subjectArb(purpose)));
 
-/**
- * "effect reason" pairs the taxonomy can produce. DENIED is not among them:
- * no purpose of the taxonomy has a DENY basis under any regime, and a subject
- * always has one of the known regimes (an unknown one, which also gives
- * DENIED, is tested in decide.test.ts, as are synthetic DENY purposes).
- */
-const REACHABLE = [
-  'allow CONTRACT',
-  'allow CONSENT',
-  'allow NOT_OPTED_OUT',
-  'mask PURPOSE_NOT_SERVED',
-  'mask SENSITIVE_REQUIRES_OPT_IN',
-  'mask SENSITIVE_LIMITED',
-  'exclude NO_CONSENT',
-  'exclude WITHDRAWN',
-  'exclude OPTED_OUT',
-  'exclude EXPIRED',
-  'exclude CONSENT_OUTDATED',
-  'exclude MINOR_REQUIRES_OPT_IN',
-  'exclude CONSENT_UNAVAILABLE',
-];
+const REACHABLE = REACHABLE_OUTCOMES;
 
 describe('no leak', () => {
   it('every mask used fits String', () => {

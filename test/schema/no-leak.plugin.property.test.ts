@@ -18,7 +18,7 @@ import {
   type Regime,
   type Subject,
 } from '../../src/policy/index.ts';
-import { ALLOW_REASONS, oracleDecision } from '../support/policy-oracle.ts';
+import { ALLOW_REASONS, oracleDecision, REACHABLE_OUTCOMES } from '../support/policy-oracle.ts';
 
 // The no-leak invariant end to end through the Pothos plugin: for field tags,
 // purposes and consent histories, a tagged value comes back
@@ -57,29 +57,7 @@ const STRING_MASKS: MaskSpec[] = [
   { strategy: 'generalize', kind: 'prefix' },
 ];
 
-/**
- * The outcomes ("effect reason") the taxonomy can produce through the plugin.
- * DENIED is left out on purpose: no purpose of the taxonomy has a DENY basis
- * (ordinary or sensitive) under any regime, and subjects only have known
- * regimes, so nothing here can produce it; decide.test.ts covers it with
- * synthetic purposes and an unknown regime. The first test below fails if the
- * taxonomy gains a DENY basis, so that it is added here.
- */
-const REACHABLE = [
-  'allow CONTRACT',
-  'allow CONSENT',
-  'allow NOT_OPTED_OUT',
-  'mask PURPOSE_NOT_SERVED',
-  'mask SENSITIVE_REQUIRES_OPT_IN',
-  'mask SENSITIVE_LIMITED',
-  'exclude NO_CONSENT',
-  'exclude WITHDRAWN',
-  'exclude OPTED_OUT',
-  'exclude EXPIRED',
-  'exclude CONSENT_OUTDATED',
-  'exclude MINOR_REQUIRES_OPT_IN',
-  'exclude CONSENT_UNAVAILABLE',
-] as const;
+const REACHABLE = REACHABLE_OUTCOMES;
 
 /**
  * A schema with one personal-data type, Person, whose fields all serve

@@ -134,3 +134,25 @@ export function oracleDecision(
 
 /** The reasons of an allow decision. */
 export const ALLOW_REASONS = ['CONTRACT', 'CONSENT', 'NOT_OPTED_OUT'] as const;
+
+/**
+ * The outcomes ("effect reason") the taxonomy can produce. DENIED is not
+ * among them: no purpose of the taxonomy has a DENY basis (ordinary or
+ * sensitive) under any regime, and subjects only have known regimes;
+ * decide.test.ts covers it with synthetic purposes and an unknown regime.
+ */
+export const REACHABLE_OUTCOMES = [
+  'allow CONTRACT',
+  'allow CONSENT',
+  'allow NOT_OPTED_OUT',
+  'mask PURPOSE_NOT_SERVED',
+  'mask SENSITIVE_REQUIRES_OPT_IN',
+  'mask SENSITIVE_LIMITED',
+  'exclude NO_CONSENT',
+  'exclude WITHDRAWN',
+  'exclude OPTED_OUT',
+  'exclude EXPIRED',
+  'exclude CONSENT_OUTDATED',
+  'exclude MINOR_REQUIRES_OPT_IN',
+  'exclude CONSENT_UNAVAILABLE',
+] as const;
