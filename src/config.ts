@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import type { DeploymentMode } from './policy/types.ts';
@@ -21,10 +22,71 @@ const schema = z.object({
   CONSENTQL_MAX_ROWS: z.coerce.number().int().min(1).default(50_000),
   CONSENTQL_RATE_LIMIT: z.string().regex(/^(off|\d+(\.\d+)?)$/, 'must be requests per second per client (e.g. 50), or off').optional(),
   CONSENTQL_RATE_LIMIT_BURST: z.coerce.number().int().min(1).optional(),
-}).refine((e) => e.NODE_ENV !== 'production' || e.CONSENTQL_PROOF_KEY, {
-  path: ['CONSENTQL_PROOF_KEY'],
-  message: 'is required in production (the key that hashes IP addresses in proofs of consent; e.g. $(openssl rand -base64 32))',
+  // Trust boundaries of the HTTP layer (src/server.ts, src/http/).
+  CONSENTQL_TRUSTED_PROXIES: z.string().transform(list).pipe(z.array(z.string()).superRefine(addressesOrRanges)).default([]),
+  CONSENTQL_MAX_BODY_BYTES: z.coerce.number().int().min(1_000).max(100_000_000).default(100_000),
+  CONSENTQL_CORS_ORIGINS: z.string().transform(list).pipe(z.array(z.string()).superRefine(origins)).default([]),
+  CONSENTQL_MAX_SUBSCRIPTIONS_PER_CLIENT: z.coerce.number().int().min(1).default(10),
+  CONSENTQL_DEBUG_ERRORS: z.enum(['0', '1'], { message: 'must be 1 (unexpected errors carry their message and stack to clients) or 0' }).default('0'),
+  CONSENTQL_EMBEDDED_IN_PRODUCTION: z.enum(['0', '1'], { message: 'must be 1 (run production on the embedded database) or 0' }).default('0'),
 });
+
+/** Rules across variables, checked on the raw values so that they are reported with every other problem. */
+function productionProblems(env: Record<string, string | undefined>): string[] {
+  if (env.NODE_ENV !== 'production') return [];
+  const problems: string[] = [];
+  if (!env.CONSENTQL_PROOF_KEY) {
+    problems.push('CONSENTQL_PROOF_KEY: is required in production (the key that hashes IP addresses in proofs of consent; e.g. $(openssl rand -base64 32))');
+  }
+  if (!env.DATABASE_URL && env.CONSENTQL_EMBEDDED_IN_PRODUCTION !== '1') {
+    problems.push(
+      'DATABASE_URL: is required in production (without it ConsentQL runs on the embedded database: PGlite in DATA_DIR, ' +
+        'one process on one disk, with no replication, no point-in-time backups and no second instance); ' +
+        'set DATABASE_URL=postgresql://…, or CONSENTQL_EMBEDDED_IN_PRODUCTION=1 to run production on the embedded database deliberately',
+    );
+  }
+  return problems;
+}
+
+/** A comma-separated list, entries trimmed, empty ones dropped. */
+function list(value: string): string[] {
+  return value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+}
+
+function addressesOrRanges(entries: string[], ctx: z.RefinementCtx): void {
+  const invalid = entries.filter((entry) => !isAddressOrRange(entry));
+  if (invalid.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expects IP addresses or CIDR ranges of the proxies in front of ConsentQL (e.g. 10.0.0.0/8,192.0.2.10), but got ${invalid.map((e) => JSON.stringify(e)).join(', ')}`,
+    });
+  }
+}
+
+export function isAddressOrRange(entry: string): boolean {
+  const [address, bits, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128);
+}
+
+function origins(entries: string[], ctx: z.RefinementCtx): void {
+  const invalid = entries.filter((entry) => {
+    try {
+      const url = new URL(entry);
+      return !['http:', 'https:'].includes(url.protocol) || url.origin !== entry.replace(/\/$/, '');
+    } catch {
+      return true;
+    }
+  });
+  if (invalid.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expects the exact origins allowed to call the API from a browser (scheme, host and port, e.g. https://app.example.com), but got ${invalid.map((e) => JSON.stringify(e)).join(', ')}`,
+    });
+  }
+}
 
 export interface Config {
   env: 'development' | 'production' | 'test';
@@ -42,17 +104,28 @@ export interface Config {
   maxRows: number;
   /** Token bucket per client: sustained requests per second and burst; null: no rate limit. */
   rateLimit: { perSecond: number; burst: number } | null;
+  /** Addresses and CIDR ranges of the proxies whose X-Forwarded-For is believed; none by default. */
+  trustedProxies: string[];
+  /** The largest request body the GraphQL endpoint reads, in bytes; more is PAYLOAD_TOO_LARGE (413). */
+  maxBodyBytes: number;
+  /** Origins that browsers may call the API from (CORS); none by default: no CORS headers at all. */
+  corsOrigins: string[];
+  /** Open subscriptions one client may hold on one instance; one more is TOO_MANY_SUBSCRIPTIONS. */
+  maxSubscriptionsPerClient: number;
+  /** Unexpected errors carry their message and stack to clients (never in logs' place: for debugging only). */
+  debugErrors: boolean;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An exported-but-empty variable means "not set", as in most shells' eyes.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
   const parsed = schema.safeParse(present);
-  if (!parsed.success) {
-    const problems = parsed.error.issues
-      .map((i) => `${i.path.join('.')}: ${i.message}`)
-      .join('; ');
-    throw new Error(`Invalid configuration: ${problems}. Fix these environment variables and start again.`);
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)),
+    ...productionProblems(present),
+  ];
+  if (!parsed.success || problems.length > 0) {
+    throw new Error(`Invalid configuration: ${problems.join('; ')}. Fix these environment variables and start again.`);
   }
   const e = parsed.data;
   return {
@@ -68,6 +141,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     maxRows: e.CONSENTQL_MAX_ROWS,
     rateLimit: rateLimitOf(e.NODE_ENV, e.CONSENTQL_RATE_LIMIT, e.CONSENTQL_RATE_LIMIT_BURST),
+    trustedProxies: e.CONSENTQL_TRUSTED_PROXIES,
+    maxBodyBytes: e.CONSENTQL_MAX_BODY_BYTES,
+    corsOrigins: e.CONSENTQL_CORS_ORIGINS.map((origin) => new URL(origin).origin),
+    maxSubscriptionsPerClient: e.CONSENTQL_MAX_SUBSCRIPTIONS_PER_CLIENT,
+    debugErrors: e.CONSENTQL_DEBUG_ERRORS === '1',
   };
 }
 

@@ -15,7 +15,9 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'CONSENT_UNAVAILABLE'
   | 'IDEMPOTENCY_KEY_REUSED'
-  | 'INVALID_CURSOR';
+  | 'INVALID_CURSOR'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'TOO_MANY_SUBSCRIPTIONS';
 
 const httpStatus: Record<ErrorCode, number> = {
   UNAUTHENTICATED: 401,
@@ -33,6 +35,8 @@ const httpStatus: Record<ErrorCode, number> = {
   CONSENT_UNAVAILABLE: 503,
   IDEMPOTENCY_KEY_REUSED: 409,
   INVALID_CURSOR: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  TOO_MANY_SUBSCRIPTIONS: 429,
 };
 
 /**

@@ -18,8 +18,16 @@ import { useCostLimit, useRateLimit } from './http/cost-limit.ts';
 import { applyPermissions } from './http/permissions.ts';
 import { recordAccess } from './audit/access-log.ts';
 import { useConsentCenter } from './web/consent-center.ts';
+import { CONSENT_CENTER_PATH } from './web/page.ts';
+import { TrustedProxies, useClientAddress } from './http/trusted-proxies.ts';
+import { useBodyLimit } from './http/body-limit.ts';
+import { useCorsAllowList } from './http/cors.ts';
+import { SubscriptionSlots, useSubscriptionCap } from './http/subscription-cap.ts';
+import { useNotFound } from './http/not-found.ts';
+import { yogaLogging } from './http/error-log.ts';
 
 export const GRAPHQL_PATH = '/graphql';
+export const HEALTH_PATH = '/health';
 
 const EXAMPLE_QUERY = `# The support chatbot reads tickets under the "support" purpose.
 # Change the headers below to act as another demo client
@@ -92,22 +100,27 @@ export function createServer({ config, db, logger, benchmarkBaseline, benchmarkW
   const cursors = createCursorSeal(keyring);
   const built = buildSchema({ benchmarkBaseline });
   const schema = benchmarkWithoutShield ? built : applyPermissions(built);
-  const authenticate = createClientDirectory(db.prisma);
+  const authenticate = createClientDirectory(db, { logger });
+  const trustedProxies = new TrustedProxies(config.trustedProxies);
+  const subscriptionSlots = new SubscriptionSlots(config.maxSubscriptionsPerClient);
 
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
     healthCheckEndpoint: '/yoga-health',
-    logging: {
-      debug: (...args) => logger.debug(args.map(String).join(' ')),
-      info: (...args) => logger.info(args.map(String).join(' ')),
-      warn: (...args) => logger.warn(args.map(String).join(' ')),
-      error: (...args) => logger.error(args.map(String).join(' ')),
-    },
-    // Unexpected errors reach clients as "Unexpected error." without stack
-    // traces; coded ConsentQL errors pass through.
-    maskedErrors: true,
+    // Errors are logged by type, code, redacted message and stack frames, with
+    // the operation's name and a digest of its document: never the document's
+    // text or the variables, which carry personal data (src/http/error-log.ts).
+    logging: yogaLogging(logger),
+    // Unexpected errors reach clients as "Unexpected error." without message or
+    // stack trace, whatever NODE_ENV says (Yoga would show both under
+    // development), unless CONSENTQL_DEBUG_ERRORS=1; coded errors pass through.
+    maskedErrors: { isDev: config.debugErrors },
+    // CORS only for the origins listed in CONSENTQL_CORS_ORIGINS (useCorsAllowList below); Yoga's own reflects any origin.
+    cors: false,
+    // Yoga's own check, behind useBodyLimit (which answers first, with PAYLOAD_TOO_LARGE); it also refuses a malformed Content-Length.
+    maxRequestBodySize: config.maxBodyBytes,
     renderGraphiQL: renderGraphiQLOnce,
     graphiql:
       config.env === 'production'
@@ -119,6 +132,11 @@ export function createServer({ config, db, logger, benchmarkBaseline, benchmarkW
           },
     context: () => ({ db, masker, cursors, mode: config.mode, client: null, consent: null, authenticate }),
     plugins: [
+      // Before anything reads the request: whose address it comes from (X-Forwarded-For only from
+      // CONSENTQL_TRUSTED_PROXIES), and a bound on its body, enforced while it streams in.
+      useClientAddress(trustedProxies),
+      useBodyLimit(() => config.maxBodyBytes),
+      ...(config.corsOrigins.length > 0 ? [useCorsAllowList(config.corsOrigins)] : []),
       // Bounds on what one request may ask for, checked before execution:
       // the deepest meaningful selection (customers → edges → node → tickets
       // → messages → body) is 6 levels, and aliases could repeat a costly
@@ -136,14 +154,22 @@ export function createServer({ config, db, logger, benchmarkBaseline, benchmarkW
       }),
       // Before the purpose gate, so that a refused request runs no SQL at all (not even authentication).
       useCostLimit({ maxRows: config.maxRows }),
-      useDatabaseHealth(db),
+      useDatabaseHealth(db, HEALTH_PATH),
       useConsentCenter({ db, keyring, logger, mode: config.mode }),
       usePurposeGate(),
       // After the gate, which authenticates: one token bucket per client id.
       ...(config.rateLimit ? [useRateLimit(config.rateLimit)] : []),
+      // Open subscriptions per client, held from a stream's start to its end.
+      useSubscriptionCap(subscriptionSlots),
       useConsentExtension({
         onDecided: (ctx, operationName) => recordAccess(db, logger, ctx, operationName),
       }),
+      // Last: a path none of the above serves (health and the consent center answer before it).
+      useNotFound([
+        { path: GRAPHQL_PATH, description: 'the GraphQL API' + (config.env === 'production' ? '' : ' and GraphiQL') },
+        { path: HEALTH_PATH, description: 'health check' },
+        { path: CONSENT_CENTER_PATH, description: 'consent center, through a personal link' },
+      ]),
     ],
   });
 }

@@ -112,15 +112,24 @@ export interface DemoClientRow {
   demoClient: string;
 }
 
-/** The api_client rows whose key_hash is the SHA-256 of a demo key (whatever they are named now). */
+/**
+ * The api_client rows a demo key still opens (whatever they are named now):
+ * its current key, or its previous key during a rotation's overlap; revoked
+ * clients open nothing.
+ */
 export async function findDemoClientRows(db: {
   query(sql: string, params?: unknown[]): Promise<{ rows: any[] }>;
 }): Promise<DemoClientRow[]> {
   const byHash = new Map(DEMO_CLIENTS.map((c) => [hashApiKey(c.apiKey), c.name]));
-  const { rows } = await db.query('SELECT "name", "key_hash" FROM "api_client" WHERE "key_hash" = ANY($1::text[]) ORDER BY "name"', [
-    [...byHash.keys()],
-  ]);
-  return rows.map((r) => ({ name: String(r.name), demoClient: byHash.get(String(r.key_hash))! }));
+  const { rows } = await db.query(
+    `SELECT "name", CASE WHEN "key_hash" = ANY($1::text[]) THEN "key_hash" ELSE "previous_key_hash" END AS "hash"
+       FROM "api_client"
+      WHERE "revoked_at" IS NULL
+        AND ("key_hash" = ANY($1::text[]) OR ("previous_key_hash" = ANY($1::text[]) AND "previous_key_expires_at" > now()))
+      ORDER BY "name"`,
+    [[...byHash.keys()]],
+  );
+  return rows.map((r) => ({ name: String(r.name), demoClient: byHash.get(String(r.hash))! }));
 }
 
 /**
@@ -140,10 +149,9 @@ export async function refuseDemoClientsInProduction(
   throw new Error(
     `NODE_ENV=production, but api_client holds ${found.length} demo client${found.length === 1 ? '' : 's'} whose keys are published ` +
       `(README, src/db/demo-clients.ts): ${found.map((r) => `${r.name} (${keyOf(r.demoClient)})`).join(', ')}. ` +
-      'Anyone could read data with them. Delete them: ' +
+      'Anyone could read data with them. Revoke each one (npm run client -- revoke --name <name>), or give it a new key ' +
+      '(npm run client -- rotate --name <name> --overlap 0), or delete them: ' +
       `DELETE FROM api_client WHERE name IN (${names}); ` +
-      "or rotate each key: generate a random one (e.g. openssl rand -hex 32), give it to the client's owner, and store only its hash: " +
-      "UPDATE api_client SET key_hash = encode(sha256(convert_to('<new key>', 'UTF8')), 'hex') WHERE name = '<name>'; " +
       'then start again. (The demo data comes from npm run db:seed, which is meant for development databases.)',
   );
 }

@@ -30,13 +30,39 @@ const hasRole = (roles: readonly ClientRole[], what: string) =>
     return roles.includes(role) ? true : forbidden(`Client "${name}" has role ${role}; ${what} needs ${roles.join(' or ')}.`);
   });
 
-const isSchemaOwner = hasRole(['SCHEMA_OWNER', 'ADMIN'], 'this field');
 const isAdmin = hasRole(['ADMIN'], 'this field');
 /** Records consent for subjects and reads their proof: the consent center, CRM sync, admins. */
 const recordsConsent = hasRole(['CONSENT_RECORDER', 'ADMIN'], 'recording consent');
 
 /** Any authenticated client; the resolver confines the feed to the purposes the client is registered for. */
 const followsConsent = rule({ cache: 'contextual' })((_p, _a, ctx: Context) => isAuthenticated(ctx));
+/**
+ * A live subscription outlives the check made when it opened: each event
+ * checks the key again (a cache hit, read again at most once a second; see
+ * src/http/clients.ts), so a client revoked, expired, rotated out or no longer
+ * registered for the declared purpose stops receiving changes at once.
+ */
+const stillFollowsConsent = rule({ cache: 'no_cache' })(async (_p, _a, ctx: Context) => {
+  const auth = isAuthenticated(ctx);
+  if (auth !== true) return auth;
+  let current;
+  try {
+    current = await ctx.authenticate(ctx.request?.headers.get('authorization') ?? null);
+  } catch (error) {
+    if (error instanceof ConsentQLError) return error;
+    throw error;
+  }
+  const purpose = ctx.consent?.purpose.key;
+  if (purpose && !current.allowedPurposes.includes(purpose)) {
+    return new ConsentQLError(
+      'PURPOSE_NOT_ALLOWED',
+      `Client "${current.name}" is no longer registered for the purpose "${purpose}"; this subscription receives no more changes.`,
+      { received: purpose, allowedPurposes: current.allowedPurposes },
+    );
+  }
+  ctx.client = current;
+  return true;
+});
 /** Any authenticated client; the resolver shows schema owners and admins every purpose, others only theirs. */
 const readsDataMap = rule({ cache: 'contextual' })((_p, _a, ctx: Context) => isAuthenticated(ctx));
 
@@ -53,6 +79,8 @@ export const ROOT_RULES = {
     suppressionList: followsConsent,
     webhookSubscriptions: isAdmin,
     webhookDeliveries: isAdmin,
+    clients: isAdmin,
+    clientAudit: isAdmin,
   },
   Mutation: {
     '*': deny,
@@ -64,12 +92,17 @@ export const ROOT_RULES = {
     createWebhookSubscription: isAdmin,
     deactivateWebhookSubscription: isAdmin,
     replayWebhookDelivery: isAdmin,
+    createClient: isAdmin,
+    updateClient: isAdmin,
+    rotateClientKey: isAdmin,
+    setClientExpiry: isAdmin,
+    revokeClient: isAdmin,
   },
   // Checked on each event's resolve; the subscribe step authenticates itself
   // (src/schema/consent-api/access.ts), as the shield does not wrap it.
   Subscription: {
     '*': deny,
-    consentChanged: followsConsent,
+    consentChanged: stillFollowsConsent,
   },
 };
 

@@ -8,6 +8,7 @@ import './types/records.ts';
 import './query.ts';
 import './data-map.ts';
 import './consent-api/index.ts';
+import './client-fields.ts';
 
 const enumOf = (name: string, values: readonly string[], description: string) =>
   new GraphQLEnumType({ name, description, values: Object.fromEntries(values.map((v) => [v, { value: v }])) });

@@ -6,6 +6,9 @@ import { ConsentQLError } from '../errors.ts';
 import { consentHistory, consentStatus } from '../consent/history.ts';
 import { gpcSignalRequest, recordConsent } from '../consent/ledger.ts';
 import { hashIp, trimUserAgent } from '../consent/proof.ts';
+import { isPayloadTooLarge, limitBody, payloadTooLargeResponse } from '../http/body-limit.ts';
+import { describeError } from '../http/error-log.ts';
+import { clientAddressOf } from '../http/trusted-proxies.ts';
 import { validateChoice, validatePurposes } from '../consent/validate.ts';
 import type { HmacKeyring } from '../masking/types.ts';
 import { isMinor, regimeOf } from '../policy/regime.ts';
@@ -31,6 +34,7 @@ export interface ConsentCenterOptions {
 /** Idempotency keys are scoped per client; this page is a client of the ledger of its own. */
 const LEDGER_CLIENT = 'consent-center-page';
 const HISTORY_SHOWN = 12;
+/** A form holds a link token, a form token, a purpose and an action: well under 1 KB. */
 const MAX_FORM_BYTES = 4096;
 const ACTIONS: readonly ConsentAction[] = ['GRANT', 'WITHDRAW', 'OPT_OUT', 'OPT_IN'];
 
@@ -60,8 +64,6 @@ const FAILED: MessagePage = {
   paragraphs: ['Nothing was changed. Please try again in a few minutes, using the link from your email.'],
 };
 
-type NodeServerContext = { req?: { socket?: { remoteAddress?: string } } };
-
 export function useConsentCenter({ db, keyring, logger, mode }: ConsentCenterOptions): Plugin {
   return {
     async onRequest({ request, url, endResponse, serverContext, fetchAPI }) {
@@ -79,13 +81,16 @@ export function useConsentCenter({ db, keyring, logger, mode }: ConsentCenterOpt
           return page ? respond(200, page) : message(403, INVALID_LINK);
         }
         if (request.method === 'POST') {
-          const outcome = await recordChoice(request, serverContext as NodeServerContext);
+          const outcome = await recordChoice(request, serverContext);
           if (outcome.kind === 'refused') return message(403, outcome.page);
           return respond(303, '', { location: outcome.location });
         }
         return respond(405, '', { allow: 'GET, HEAD, POST' });
       } catch (error) {
-        logger.error({ err: error }, 'consent center request failed');
+        // A form larger than any of ours, refused while it streamed in: the rest was never read.
+        if (isPayloadTooLarge(error)) return endResponse(payloadTooLargeResponse(fetchAPI, MAX_FORM_BYTES));
+        // Described, not dumped: database errors quote the values they failed on.
+        logger.error({ error: describeError(error) }, 'consent center request failed');
         return message(500, FAILED);
       }
 
@@ -98,7 +103,7 @@ export function useConsentCenter({ db, keyring, logger, mode }: ConsentCenterOpt
         if (!subject) return null;
         const notices: Notice[] = [];
         if (request.headers.get('sec-gpc')?.trim() === '1') {
-          const gpc = await honourGpc(subject, request, serverContext as NodeServerContext);
+          const gpc = await honourGpc(subject, request, serverContext);
           if (gpc) notices.push(gpc);
         }
         const now = new Date();
@@ -145,7 +150,7 @@ export function useConsentCenter({ db, keyring, logger, mode }: ConsentCenterOpt
        * CCPA regulations let stand; re-applying the signal on the next page
        * load would undo their explicit choice, so we only say so.
        */
-      async function honourGpc(subject: { id: string }, req: Request, server: NodeServerContext): Promise<Notice | null> {
+      async function honourGpc(subject: { id: string }, req: Request, server: object): Promise<Notice | null> {
         const purposeTitles = GPC_OPT_OUT_PURPOSES.map((k) => findPurpose(k)?.title.toLowerCase() ?? k).join(', ');
         const confirmed = await db.prisma.consentState.findFirst({
           where: { customerId: subject.id, purposeKey: { in: [...GPC_OPT_OUT_PURPOSES] }, sensitive: false, source: 'CONSENT_CENTER', action: { in: ['GRANT', 'OPT_IN'] } },
@@ -173,9 +178,9 @@ export function useConsentCenter({ db, keyring, logger, mode }: ConsentCenterOpt
         };
       }
 
-      async function recordChoice(req: Request, server: NodeServerContext): Promise<{ kind: 'refused'; page: MessagePage } | { kind: 'done'; location: string }> {
+      async function recordChoice(req: Request, server: object): Promise<{ kind: 'refused'; page: MessagePage } | { kind: 'done'; location: string }> {
         if (!sameOrigin(req, url)) return { kind: 'refused', page: FORM_REFUSED };
-        const form = await readForm(req);
+        const form = await readForm(req, fetchAPI);
         if (!form) return { kind: 'refused', page: FORM_REFUSED };
         const token = form.get('token');
         const link = verifyLinkToken(keyring, token, new Date());
@@ -219,10 +224,13 @@ export function useConsentCenter({ db, keyring, logger, mode }: ConsentCenterOpt
   };
 }
 
-/** Hashed IP (through the ledger's proof helper) and user agent of the person who clicked. */
-function proof(request: Request, server: NodeServerContext): { ipHash: string | null; userAgent: string | null } {
-  const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0];
-  return { ipHash: hashIp(forwarded ?? server?.req?.socket?.remoteAddress), userAgent: trimUserAgent(request.headers.get('user-agent')) };
+/**
+ * Hashed IP (through the ledger's proof helper) and user agent of the person
+ * who clicked: the address decided for this request from the socket peer, and
+ * X-Forwarded-For only from a trusted proxy (src/http/trusted-proxies.ts).
+ */
+function proof(request: Request, server: object): { ipHash: string | null; userAgent: string | null } {
+  return { ipHash: hashIp(clientAddressOf(server)), userAgent: trimUserAgent(request.headers.get('user-agent')) };
 }
 
 /**
@@ -244,11 +252,10 @@ function sameOrigin(request: Request, url: URL): boolean {
   }
 }
 
-async function readForm(request: Request): Promise<URLSearchParams | null> {
+/** The form, read up to MAX_FORM_BYTES while it streams in; more throws a PayloadTooLargeError (413). */
+async function readForm(request: Request, fetchAPI: Parameters<typeof limitBody>[2]): Promise<URLSearchParams | null> {
   if (!request.headers.get('content-type')?.startsWith('application/x-www-form-urlencoded')) return null;
-  const body = await request.text();
-  if (body.length > MAX_FORM_BYTES) return null;
-  return new URLSearchParams(body);
+  return new URLSearchParams(await limitBody(request, MAX_FORM_BYTES, fetchAPI).text());
 }
 
 function securityHeaders(nonce: string): Record<string, string> {

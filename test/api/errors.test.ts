@@ -130,9 +130,10 @@ describe('GraphQL over HTTP', () => {
     expect(body.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 
-  it('answers unknown routes with 404', async () => {
+  it('answers unknown routes with 404 and a coded error', async () => {
     const res = await app.fetch('/nowhere');
     expect(res.status).toBe(404);
+    expect((await res.json()).errors[0].extensions.code).toBe('NOT_FOUND');
   });
 
   it('reports database health on /health', async () => {

@@ -43,7 +43,21 @@ describe('the start-up check against the test database (seeded with the demo cli
     const message = await attempt.catch((e: Error) => e.message);
     for (const c of DEMO_CLIENTS) expect(message).toContain(`${c.name} (${c.apiKey})`);
     expect(message).toContain(`DELETE FROM api_client WHERE name IN (${DEMO_NAMES.map((n) => `'${n}'`).join(', ')});`);
-    expect(message).toMatch(/rotate each key: .*UPDATE api_client SET key_hash = encode\(sha256/);
+    expect(message).toContain('npm run client -- revoke --name <name>');
+    expect(message).toContain('npm run client -- rotate --name <name> --overlap 0');
+  });
+
+  it('lets a start through once the demo clients are revoked', async () => {
+    // One connection, rolled back: the other test files need the demo clients.
+    const client = await app.db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`UPDATE api_client SET revoked_at = now() WHERE name = ANY($1)`, [DEMO_NAMES]);
+      await expect(refuseDemoClientsInProduction(client, 'production')).resolves.toBeUndefined();
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
   });
 
   it('lets development and test starts through', async () => {

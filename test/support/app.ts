@@ -9,6 +9,8 @@ import { createMasker, parseHmacKeys } from '../../src/masking/index.ts';
 import { DEMO_CLIENTS } from '../../src/db/demo-clients.ts';
 
 export const databaseUrl = () => inject('databaseUrl');
+/** The socket peer of every test request (a documentation address, RFC 5737). */
+export const TEST_PEER_ADDRESS = '192.0.2.10';
 /** The masker of a test server (the development key), for pseudonyms in webhook notices. */
 export const testMasker = () => createMasker(parseHmacKeys(undefined, { production: false }));
 /** One connection per pool on PGlite: its socket server cannot keep connections apart (src/db/database.ts). */
@@ -55,7 +57,9 @@ export async function createTestApp(overrides: Partial<Config> = {}): Promise<Te
   const config = { ...loadConfig({ NODE_ENV: 'test' }), ...overrides };
   const db = await openDatabase({ databaseUrl: databaseUrl(), poolSize: poolSize(), onQuery: (sql) => queries.push(sql) });
   const yoga = createServer({ config, db, logger: pino({ level: 'silent' }) });
-  const fetchPath = (path: string, init?: RequestInit) => Promise.resolve(yoga.fetch(new Request(`http://localhost${path}`, init)));
+  // As node:http would give it: the peer address the proof of consent hashes (src/http/trusted-proxies.ts).
+  const peer = { req: { socket: { remoteAddress: TEST_PEER_ADDRESS } } };
+  const fetchPath = (path: string, init?: RequestInit) => Promise.resolve(yoga.fetch(new Request(`http://localhost${path}`, init), peer));
   return {
     db,
     queries,

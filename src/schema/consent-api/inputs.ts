@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { ConsentQLError } from '../../errors.ts';
 import { hashIp, trimUserAgent } from '../../consent/proof.ts';
+import { clientAddressOf } from '../../http/trusted-proxies.ts';
 import type { Context } from '../context.ts';
 import { builder } from '../builder.ts';
 import { ConsentSourceEnum } from './types.ts';
@@ -43,7 +44,11 @@ export interface ProofFields {
   userAgent?: string | null;
 }
 
-/** Hashed IP and user agent: from `proof` when given, else from the HTTP request. */
+/**
+ * Hashed IP and user agent: from `proof` when given, else from the HTTP
+ * request: its socket peer, and X-Forwarded-For only from a trusted proxy
+ * (CONSENTQL_TRUSTED_PROXIES; src/http/trusted-proxies.ts, as the consent center).
+ */
 export function proofOf(ctx: Context, proof: ProofFields | null | undefined): { ipHash: string | null; userAgent: string | null } {
   if (proof) {
     if (proof.ipAddress != null && !isIP(proof.ipAddress.trim())) {
@@ -55,11 +60,9 @@ export function proofOf(ctx: Context, proof: ProofFields | null | undefined): { 
     }
     return { ipHash: hashIp(proof.ipAddress), userAgent: trimUserAgent(proof.userAgent) };
   }
-  const headers = ctx.request?.headers;
-  const forwarded = headers?.get('x-forwarded-for')?.split(',')[0];
   return {
-    ipHash: hashIp(forwarded ?? ctx.req?.socket?.remoteAddress),
-    userAgent: trimUserAgent(headers?.get('user-agent')),
+    ipHash: hashIp(clientAddressOf(ctx)),
+    userAgent: trimUserAgent(ctx.request?.headers.get('user-agent')),
   };
 }
 
