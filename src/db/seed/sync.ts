@@ -43,9 +43,10 @@ export async function syncDemoClients(client: SeedClient, options: { now?: Date 
   // client added later must not take an existing client's id.
   const idOf = (name: string) => new Rng(`${SEED_NAME}:client:${name}`).uuid();
   await client.query(
-    `INSERT INTO "api_client" ("id", "name", "key_hash", "role", "allowed_purposes", "can_explain", "created_at")
-     SELECT i, n, h, r::"ClientRole", p::text[], e, COALESCE($7::timestamp, now() AT TIME ZONE 'UTC')
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[]) AS u(i, n, h, r, p, e)
+    `INSERT INTO "api_client" ("id", "name", "key_hash", "role", "allowed_purposes", "can_explain", "created_at", "updated_at")
+     SELECT i, n, h, r::"ClientRole", p::text[], e, ts, ts
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[]) AS u(i, n, h, r, p, e),
+            LATERAL (SELECT COALESCE($7::timestamp, now() AT TIME ZONE 'UTC') AS ts) AS n
      ON CONFLICT ("name") DO UPDATE
         SET "key_hash" = EXCLUDED."key_hash", "role" = EXCLUDED."role",
             "allowed_purposes" = EXCLUDED."allowed_purposes", "can_explain" = EXCLUDED."can_explain"`,

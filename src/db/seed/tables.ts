@@ -13,7 +13,6 @@ export const SEED_TABLES = [
   'web_event',
   'consent_event',
   'consent_state',
-  'consent_idempotency',
 ] as const;
 export type SeedTable = (typeof SEED_TABLES)[number];
 
