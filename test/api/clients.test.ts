@@ -449,6 +449,8 @@ describe('nothing secret leaves the database', () => {
 describe('the client directory', () => {
   it('reads a key once, then serves it from its cache until the re-validation interval', async () => {
     const { apiKey } = await create();
+    // On PostgreSQL the creation's own notification may still be on its way; let it land first.
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const directory = createClientDirectory(b.db, { ttlMs: 60_000 });
     const spy = vi.spyOn(b.db.pool, 'query');
     try {

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_CLIENTS } from '../../src/db/demo-clients.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
+import { isolatedDatabase } from '../support/scratch.ts';
 import {
   HMAC_TOKEN,
   Decimalish,
@@ -1341,8 +1342,12 @@ async function followCursor(step: ChainStep, issued: ListResult): Promise<ListRe
 
 // ---------------------------------------------------------------------------
 
+let database: Awaited<ReturnType<typeof isolatedDatabase>>;
+
 beforeAll(async () => {
-  app = await createTestApp();
+  // The oracle reads every customer once: no other test file may add one meanwhile.
+  database = await isolatedDatabase('noleak');
+  app = await createTestApp({ databaseUrl: database.url });
   api = app;
   const now = new Date();
   await insertOwnCustomers(now);
@@ -1368,6 +1373,7 @@ afterAll(async () => {
   const left = await app.db.pool.query('SELECT count(*)::int AS n FROM consent_state WHERE customer_id = ANY($1::uuid[])', [ids]);
   expect(left.rows[0].n).toBe(0);
   await app.close();
+  await database.drop();
 });
 
 describe('no customer without a legal basis leaves the API, over HTTP', () => {
@@ -1442,7 +1448,7 @@ describe('no customer without a legal basis leaves the API, over HTTP', () => {
 
   it('in strictest mode, answers as the oracle says with everyone under GDPR', async () => {
     // A second server on the same database, CONSENTQL_MODE=strictest.
-    const strict = await createTestApp({ mode: 'strictest' });
+    const strict = await createTestApp({ mode: 'strictest', databaseUrl: database.url });
     api = strict;
     mode = 'strictest';
     try {

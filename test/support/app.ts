@@ -55,7 +55,7 @@ export function keyOf(clientName: string): string {
 export async function createTestApp(overrides: Partial<Config> = {}): Promise<TestApp> {
   const queries: string[] = [];
   const config = { ...loadConfig({ NODE_ENV: 'test' }), ...overrides };
-  const db = await openDatabase({ databaseUrl: databaseUrl(), poolSize: poolSize(), onQuery: (sql) => queries.push(sql) });
+  const db = await openDatabase({ databaseUrl: overrides.databaseUrl ?? databaseUrl(), poolSize: poolSize(), onQuery: (sql) => queries.push(sql) });
   const yoga = createServer({ config, db, logger: pino({ level: 'silent' }) });
   // As node:http would give it: the peer address the proof of consent hashes (src/http/trusted-proxies.ts).
   const peer = { req: { socket: { remoteAddress: TEST_PEER_ADDRESS } } };
