@@ -7,7 +7,7 @@ import pino from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase, type OpenOptions } from '../src/db/database.ts';
 import { median, pairedMedian } from './lib.ts';
-import { HMAC_KEYS, PROOF_KEY } from './settings.ts';
+import { PRODUCTION } from './servers.ts';
 import { buildVariant, VARIANTS, type Variant } from './variants.ts';
 
 export interface BlockStats {
@@ -18,13 +18,16 @@ export interface BlockStats {
 export async function interleavedCpu(dbOptions: OpenOptions, body: string, headers: Record<string, string>, blocks: number, perBlock: number) {
   const db = await openDatabase(dbOptions);
   try {
-    const config = loadConfig({ NODE_ENV: 'production', CONSENTQL_HMAC_KEYS: HMAC_KEYS, CONSENTQL_PROOF_KEY: PROOF_KEY });
+    // The production settings of the bench's servers (servers.ts); the database is the one opened above.
+    const config = loadConfig({ ...PRODUCTION, ...(dbOptions.databaseUrl ? { DATABASE_URL: dbOptions.databaseUrl } : {}) });
     const logger = pino({ level: 'silent' });
     const yogas = Object.fromEntries(VARIANTS.map((v) => [v, buildVariant(v, config, db, logger)])) as Record<Variant, ReturnType<typeof buildVariant>>;
     const once = async (v: Variant) => {
       // A fresh headers object each time: the fetch API adds content-length to the one it is given.
       const res = await yogas[v].fetch('http://bench/graphql', { method: 'POST', headers: { ...headers }, body });
-      await res.text();
+      const text = await res.text();
+      // A refused request (a limit, an error) would be measured as a cheap one.
+      if (!res.ok || text.includes('"errors"')) throw new Error(`in-process ${v}: HTTP ${res.status}: ${text.slice(0, 300)}`);
     };
     for (const v of VARIANTS) for (let i = 0; i < 30; i++) await once(v);
     const stats = Object.fromEntries(VARIANTS.map((v) => [v, { cpu: [] as number[], wall: [] as number[] }])) as Record<Variant, BlockStats>;

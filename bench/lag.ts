@@ -3,10 +3,13 @@
 // change is sent on schedule whether or not the previous one was answered).
 // Written against the API of issue 4; whatever is missing at run time is
 // reported as "not measured: <reason>", never as a number.
+// Both ends are consumers of the purpose: they are told of a change by notice,
+// naming the subject by its pseudonym under the purpose, so each arrival is
+// matched to its change by the pseudonym the bench computes for the subject.
 import { cpuMs, graphqlUrl, type Child } from './children.ts';
 import { percentile, sleep } from './lib.ts';
-import { openSse, startReceiver, UUID } from './listeners.ts';
-import { ADMIN, GRANT, grantInput, RECORDER } from './settings.ts';
+import { ANY_UUID, openSse, PSEUDONYM, pseudonymOf, startReceiver } from './listeners.ts';
+import { ADMIN, CONSENT_MANAGEMENT, GRANT, grantInput, RECORDER } from './settings.ts';
 
 export interface PropagationRow {
   rate: number;
@@ -31,6 +34,8 @@ export interface LagOptions {
 }
 
 const PURPOSE = 'marketing';
+/** The live subscriber: the email platform, a consumer registered for marketing. */
+const CONSUMER = 'Bearer dev-email-platform-key';
 
 interface Field {
   name: string;
@@ -86,26 +91,37 @@ export async function measureLag(options: LagOptions): Promise<PropagationResult
 
     // The live subscription over server-sent events.
     const sseArgs = consentChanged!.args.some((a) => a.name === 'purposes') ? `(purposes: ["${PURPOSE}"])` : consentChanged!.args.some((a) => a.name === 'purpose') ? `(purpose: "${PURPOSE}")` : '';
+    // As the consumer sees it: the subject only as `subject`, its pseudonym under the purpose.
     const sseReceived = new Map<string, number>();
-    let sseProblem = await openSse(url, { authorization: ADMIN, 'x-purpose': PURPOSE }, `subscription { consentChanged${sseArgs} { customerId purpose action } }`, sse.signal, (text) => {
+    const sseState = { events: 0, leaks: 0, sample: '' };
+    let sseProblem = await openSse(url, { authorization: CONSUMER, 'x-purpose': PURPOSE }, `subscription { consentChanged${sseArgs} { subject purpose action } }`, sse.signal, (text) => {
       const at = performance.now();
-      for (const id of text.match(UUID) ?? []) if (!sseReceived.has(id)) sseReceived.set(id, at);
+      for (const token of text.match(PSEUDONYM) ?? []) if (!sseReceived.has(token)) sseReceived.set(token, at);
+      sseState.events++;
+      sseState.sample ||= text;
+      if (ANY_UUID.test(text)) sseState.leaks++;
     });
 
-    // Distinct subjects, one change each, so that every arrival is matched to its change.
+    // Distinct subjects, one change each, so that every arrival is matched to its change. Listed under
+    // consent_management, for which every subject has a basis: under a consumer purpose the list holds only
+    // the subjects that purpose may process, which may be fewer than needed.
     const needed = options.rates.reduce((n, r) => n + r * options.seconds, 0) + 1;
-    const page = await gql(`query($n: Int!) { customers(first: $n) { edges { node { id } } } }`, { n: Math.min(needed, 1000) }, ADMIN, { 'x-purpose': PURPOSE });
+    const page = await gql(`query($n: Int!) { customers(first: $n) { edges { node { id } } } }`, { n: Math.min(needed, 1000) }, ADMIN, { 'x-purpose': CONSENT_MANAGEMENT });
     const subjects: string[] = page.data?.customers?.edges.map((e: { node: { id: string } }) => e.node.id) ?? [];
     if (subjects.length < needed) return { notMeasured: `could not list ${needed} customers: ${JSON.stringify(page.errors ?? page).slice(0, 200)}` };
+    // What the consumers will be told each subject is.
+    const pseudonym = new Map(subjects.map((id) => [id, pseudonymOf(id, PURPOSE)]));
+    const arrivedAt = (arrivals: Map<string, number>, id: string) => arrivals.get(pseudonym.get(id)!);
 
-    const send = (customerId: string) => gql(GRANT, grantInput(customerId, PURPOSE), RECORDER);
+    const send = (customerId: string) => gql(GRANT, grantInput(customerId, PURPOSE), RECORDER, { 'x-purpose': CONSENT_MANAGEMENT });
     // A first change checks the whole path before measuring.
     const probe = subjects.pop()!;
     const first = await send(probe);
     if (first.errors) return { notMeasured: `grantConsent failed: ${first.errors[0].message} ${serverError(server.output())}`.trim() };
-    for (let i = 0; i < 100 && !(receiver.received.has(probe) && (sseProblem || sseReceived.has(probe))); i++) await sleep(50);
-    const webhookProblem = receiver.received.has(probe) ? null : 'a change did not reach the webhook receiver within 5 s';
-    sseProblem ??= sseReceived.has(probe) ? null : 'a change did not reach the SSE subscriber within 5 s';
+    for (let i = 0; i < 100 && !(arrivedAt(receiver.received, probe) && (sseProblem || arrivedAt(sseReceived, probe))); i++) await sleep(50);
+    const seen = (what: string, sample: string) => (sample ? ` (it received ${what} without the expected pseudonym ${pseudonym.get(probe)}: ${sample.replace(/\s+/g, ' ').slice(0, 200)})` : '');
+    const webhookProblem = arrivedAt(receiver.received, probe) ? null : `a change did not reach the webhook receiver within 5 s${seen('a body', receiver.state.sample)}`;
+    sseProblem ??= arrivedAt(sseReceived, probe) ? null : `a change did not reach the SSE subscriber within 5 s${seen('an event', sseState.sample)}`;
     if (webhookProblem && sseProblem) return { notMeasured: `${webhookProblem}; ${sseProblem}` };
     const channels = [
       ['webhook', receiver.received, webhookProblem],
@@ -142,21 +158,23 @@ export async function measureLag(options: LagOptions): Promise<PropagationResult
       await Promise.all(inflight);
       // Wait for stragglers (at most 5 s after the last change).
       const live = channels.filter(([, , problem]) => !problem);
-      for (let i = 0; i < 100 && batch.some((id) => live.some(([, arrivals]) => !arrivals.has(id))); i++) await sleep(50);
+      for (let i = 0; i < 100 && batch.some((id) => live.some(([, arrivals]) => arrivedAt(arrivals, id) === undefined)); i++) await sleep(50);
       serverCpu.push({ rate, perChange: (cpuMs(server.serverPid()) - cpu0) / batch.length });
       for (const [channel, arrivals] of live) {
-        const arrived = batch.filter((id) => arrivals.has(id));
-        const lags = arrived.map((id) => arrivals.get(id)! - sentAt.get(id)!).sort((a, b) => a - b);
-        const lastMs = Math.max(...arrived.map((id) => arrivals.get(id)!)) - t0;
+        const arrived = batch.filter((id) => arrivedAt(arrivals, id) !== undefined);
+        const lags = arrived.map((id) => arrivedAt(arrivals, id)! - sentAt.get(id)!).sort((a, b) => a - b);
+        const lastMs = Math.max(...arrived.map((id) => arrivedAt(arrivals, id)!)) - t0;
         rows.push({ rate, channel, sent: batch.length, received: lags.length, p50: percentile(lags, 50), p99: percentile(lags, 99), lastMs });
       }
       options.log(`propagation at ${rate}/s: ` + rows.slice(-live.length).map((r) => `${r.channel} p99 ${r.p99.toFixed(1)} ms (${r.received}/${r.sent})`).join(', '));
     }
     mutationMs.sort((a, b) => a - b);
     const notes = [
-      `Propagation: the real server (src/main.ts) on the benchmark database; each change is \`grantConsent\` of \`${PURPOSE}\` for a distinct customer, sent on schedule (open loop); ` +
-        `lag is measured from sending the mutation to the webhook POST arriving at a local receiver (Standard Webhooks, answered 204) and to the \`consentChanged\` event arriving over SSE. ` +
-        `The mutation itself took p50 ${percentile(mutationMs, 50).toFixed(1)} ms, p99 ${percentile(mutationMs, 99).toFixed(1)} ms${mutationErrors ? `; ${mutationErrors} mutations failed` : ''}.`,
+      `Propagation: the real server (src/main.ts) on the benchmark database; each change is \`grantConsent\` of \`${PURPOSE}\` for a distinct customer (listed under \`${CONSENT_MANAGEMENT}\`, recorded by the consent center under \`${CONSENT_MANAGEMENT}\`), sent on schedule (open loop); ` +
+        `lag is measured from sending the mutation to the webhook POST arriving at a local receiver (Standard Webhooks, answered 204) and to the \`consentChanged\` event arriving over SSE at the email platform (a consumer, \`X-Purpose: ${PURPOSE}\`, selecting \`subject purpose action\`). ` +
+        `Both are notices that name the subject only by its pseudonym under the purpose, so arrivals are matched by the pseudonym the bench computes for each subject with the servers' HMAC keyring (\`createMasker(keyring).pseudonym(id, '${PURPOSE}')\`). ` +
+        `The mutation itself took p50 ${percentile(mutationMs, 50).toFixed(1)} ms, p99 ${percentile(mutationMs, 99).toFixed(1)} ms${mutationErrors ? `; ${mutationErrors} mutations failed` : ''}. ` +
+        `Customer ids (UUIDs) seen by the consumers: ${receiver.state.leaks} of ${receiver.state.bodies} webhook bodies, ${sseState.leaks} of ${sseState.events} SSE events${receiver.state.leaks + sseState.leaks ? ' (a notice must not carry one: a product bug)' : ''}.`,
     ];
     // Leave no subscriber behind pointing at a closed port.
     const remove = mutations.find((f) => /webhook/i.test(f.name) && /delete|remove|deactivate|disable/i.test(f.name) && f.args.some((a) => a.name === 'id'));

@@ -40,5 +40,6 @@ export async function measureSoak(servers: Record<Variant, Child>, postgres: boo
 export async function measureEmbeddedPeak(server: Child, report: Report) {
   await verify(server, 'embedded');
   const r = await load({ url: graphqlUrl(server), headers: HEADERS, body: BODY, connections: 10, seconds: T.embedded });
+  if (r.non2xx || r.errors || r.requests === 0) throw new Error(`embedded: ${r.requests} good responses, ${r.non2xx} non-2xx and ${r.errors} errors:\n${server.output().slice(-2000)}`);
   report.add(SECTION, `peak RSS on PGlite (npm start, 5,000 customers, ${T.embedded} s at 10 conn: ${fmt.n(r.rps)} req/s, p50 ${fmt.ms(r.p50)})`, `${fmt.n(rss(server.serverPid()).peak)} MiB`);
 }

@@ -6,10 +6,26 @@ import type { Target } from './database.ts';
 import { freePort, graphqlUrl, startChild, TSX, type Child } from './children.ts';
 import { sleep } from './lib.ts';
 import { load, type LoadResult } from './load.ts';
-import { BODY, HEADERS, HMAC_KEYS, PROOF_KEY } from './settings.ts';
+import { ADMIN, BODY, HEADERS, HMAC_KEYS, PAGE_SIZE, PROOF_KEY } from './settings.ts';
 import type { Variant } from './variants.ts';
 
-const PRODUCTION = { NODE_ENV: 'production', CONSENTQL_HMAC_KEYS: HMAC_KEYS, CONSENTQL_PROOF_KEY: PROOF_KEY };
+/**
+ * The bench measures what a request costs, not a limiter: a per-client rate limit
+ * (where the server has one) would cap the load runs and the 100 changes/s of
+ * section 3, all sent by one client. Unknown to a server without one.
+ */
+export const UNLIMITED = { CONSENTQL_RATE_LIMIT: 'off' };
+/**
+ * Production settings of every server of the run. CONSENTQL_EMBEDDED_IN_PRODUCTION matters only
+ * when no PostgreSQL is reachable and the bench falls back, with a note, to embedded copies.
+ */
+export const PRODUCTION = {
+  NODE_ENV: 'production',
+  CONSENTQL_HMAC_KEYS: HMAC_KEYS,
+  CONSENTQL_PROOF_KEY: PROOF_KEY,
+  CONSENTQL_EMBEDDED_IN_PRODUCTION: '1',
+  ...UNLIMITED,
+};
 
 /** One of the variants, on the benchmark database. */
 export function startVariant(target: Target, variant: Variant): Promise<Child> {
@@ -21,13 +37,30 @@ export function startVariant(target: Target, variant: Variant): Promise<Child> {
   );
 }
 
-/** The real server (src/main.ts, with its background workers) on the benchmark database. */
+/**
+ * The real server (src/main.ts, with its background workers) on the benchmark database.
+ * With NODE_ENV=development: the benchmark database holds the demo clients (the seed writes
+ * them, and the bench acts as them), whose published keys a production start may refuse.
+ * On this path NODE_ENV changes only GraphiQL and the start-up log; the HMAC and proof keys
+ * are set as in production, so pseudonyms are those of the other servers of the run.
+ * Webhooks go to the bench's receiver on 127.0.0.1, which a server may refuse as a target
+ * unless it is allowed.
+ */
 export async function startApi(target: Target, env: Record<string, string>): Promise<Child> {
   const port = await freePort();
   return startChild(
     process.execPath,
     ['--import', 'tsx', 'src/main.ts'],
-    { ...target.env('api'), ...PRODUCTION, LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: String(port), ...env },
+    {
+      ...target.env('api'),
+      ...PRODUCTION,
+      NODE_ENV: 'development',
+      CONSENTQL_WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      ...env,
+    },
     (out) => (/ConsentQL ready/.test(out) ? port : undefined),
   );
 }
@@ -46,21 +79,48 @@ export async function startEmbedded(dataDir: string): Promise<{ child: Child; ms
     }
   };
   const polling = poll();
-  const child = await startChild(TSX, ['src/main.ts'], { DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'development', LOG_LEVEL: 'warn' }, () =>
+  const child = await startChild(TSX, ['src/main.ts'], { DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'development', LOG_LEVEL: 'warn', ...UNLIMITED }, () =>
     healthy ? port : undefined,
   );
   await polling;
   return { child, ms: performance.now() - t0 };
 }
 
-/** Checks that a server answers the benchmark query, and what it masks. */
-export async function verify(c: Child, variant: string): Promise<{ masked: number; sampleEmail: string }> {
+/**
+ * Checks that a server answers the benchmark query with a full page, and what it
+ * masks. Every purpose now reads only the subjects it has a legal basis for (in
+ * SQL, on the baseline too), so a page is full only while the data set holds
+ * enough of them: a short page would compare servers doing less work.
+ */
+export async function verify(c: Child, variant: string): Promise<{ masked: number; sampleEmail: string; ids: string[] }> {
   const res = await fetch(graphqlUrl(c), { method: 'POST', headers: HEADERS, body: BODY });
   const body = (await res.json()) as { errors?: unknown[]; data?: any; extensions?: any };
-  if (body.errors || body.data?.customers?.edges?.length !== 100) {
-    throw new Error(`${variant}: the benchmark query failed: ${JSON.stringify(body).slice(0, 600)}`);
+  if (body.errors || body.data?.customers?.edges?.length !== PAGE_SIZE) {
+    throw new Error(`${variant}: the benchmark query did not return a full page of ${PAGE_SIZE}: ${JSON.stringify(body).slice(0, 600)}`);
   }
-  return { masked: body.extensions?.consent?.maskedFields ?? 0, sampleEmail: body.data.customers.edges[0].node.email };
+  const edges = body.data.customers.edges as { node: { id: string; email: string } }[];
+  return { masked: body.extensions?.consent?.maskedFields ?? 0, sampleEmail: edges[0].node.email, ids: edges.map((e) => e.node.id) };
+}
+
+/** How many customers the benchmark's purpose may process, of how many: counted by the admin, who may see `excludedRows`. */
+export async function permittedCount(c: Child): Promise<{ permitted: number; excluded: number | null }> {
+  const res = await fetch(graphqlUrl(c), {
+    method: 'POST',
+    headers: { ...HEADERS, authorization: ADMIN, 'x-consent-explain': '1' },
+    body: JSON.stringify({ query: '{ customers(first: 0) { totalCount } }' }),
+  });
+  const body = (await res.json()) as { errors?: unknown[]; data?: any; extensions?: any };
+  if (body.errors || typeof body.data?.customers?.totalCount !== 'number') throw new Error(`counting permitted customers failed: ${JSON.stringify(body).slice(0, 400)}`);
+  return { permitted: body.data.customers.totalCount, excluded: body.extensions?.consent?.excludedRows ?? null };
+}
+
+/** `n` benchmark requests, one at a time: warms a fresh server up before it is measured. */
+export async function warmUp(c: Child, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(graphqlUrl(c), { method: 'POST', headers: HEADERS, body: BODY });
+    if (!res.ok) throw new Error(`warming up ${graphqlUrl(c)}: HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`);
+    await res.arrayBuffer();
+  }
 }
 
 /** The benchmark query under load; a failed request fails the run, with the server's output. */

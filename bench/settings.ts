@@ -15,19 +15,30 @@ export const PROOF_KEY = 'bench-proof-key-of-at-least-32-characters';
 
 // The analytics app under "analytics": 10 tagged fields of 100 customers; email
 // (hmac), phone (partial) and firstName (null) are not served for analytics, so
-// 30 % are masked for everyone, and more for subjects without analytics consent.
+// 30 % are masked. Subjects without a legal basis for analytics (no consent in
+// the EU, an opt-out in the US) are not selected at all, on every server of the
+// run (the row filter is in SQL; the baseline switches off field decisions only):
+// the page is the first 100 customers analytics may process.
 export const QUERY = `query AnalyticsPage($first: Int!) {
   customers(first: $first) {
     edges { node { id email phone firstName city segment churnScore riskBand lifetimeValue country createdAt } }
   }
 }`;
 export const HEADERS = { 'content-type': 'application/json', authorization: 'Bearer dev-analytics-app-key', 'x-purpose': 'analytics' };
-export const BODY = JSON.stringify({ query: QUERY, variables: { first: 100 } });
-export const FIELDS_PER_PAGE = 100 * 10;
+export const PAGE_SIZE = 100;
+export const BODY = JSON.stringify({ query: QUERY, variables: { first: PAGE_SIZE } });
+export const FIELDS_PER_PAGE = PAGE_SIZE * 10;
 
 // A consent change, as the consent center records it (sections 2 and 3).
 export const ADMIN = 'Bearer dev-admin-key';
 export const RECORDER = 'Bearer dev-consent-center-key';
+/**
+ * Recording consent returns consent events (personal data), and reading consent
+ * as the consent center or an admin is done for this purpose: the consent
+ * center's key is registered for it, the admin's for every purpose.
+ */
+export const CONSENT_MANAGEMENT = 'consent_management';
+export const RECORDER_HEADERS = { authorization: RECORDER, 'x-purpose': CONSENT_MANAGEMENT };
 export const GRANT = `mutation($input: ConsentChoiceInput!) { grantConsent(input: $input) { events { id } } }`;
 export const grantInput = (customerId: string, purpose: string) => ({
   input: { subject: { id: customerId }, purposes: [purpose], source: 'API', noticeVersion: 'bench-1' },
