@@ -16,7 +16,7 @@ export function recordAccess(db: Database, logger: Logger, ctx: Context, operati
     operation: operationName ?? null,
     subjectIds: consent.subjectIds(),
     fieldsMasked: consent.maskedFields,
-    rowsExcluded: consent.excludedRows ?? 0,
+    rowsExcluded: consent.excludedRows,
   };
   db.pool
     .query(
