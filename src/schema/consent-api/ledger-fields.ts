@@ -29,7 +29,8 @@ const subjectRef = (s: ChoiceArgs['subject']) => ({ id: s.id == null ? null : St
 
 /** The subject of a consent read or write, loaded like any other so its records are decided and audited. */
 async function loadSubject(ctx: Context, id: string): Promise<void> {
-  await loadCustomers(ctx, { query: {}, where: { id } });
+  // Only what the decision needs: the loader adds jurisdiction, birth date and consent.
+  await loadCustomers(ctx, { query: { select: { id: true } }, where: { id } });
 }
 
 async function record(action: ConsentAction, input: ChoiceArgs, ctx: Context) {
