@@ -3,12 +3,10 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import pino from 'pino';
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { createTestApp, databaseUrl, testMasker, type TestApp } from '../support/app.ts';
+import { createTestApp, testMasker, type TestApp } from '../support/app.ts';
+import { emptyDatabase } from '../support/scratch.ts';
 import { createSubject, GRANT, WITHDRAW } from '../consent/support.ts';
 import { readEvents } from '../propagation/support.ts';
 import { startPropagation } from '../../src/propagation/index.ts';
@@ -544,7 +542,7 @@ describe.skipIf(pglite)('several instances on one PostgreSQL (NOTIFY)', () => {
 describe('npm run client', () => {
   let scratch: { url: string; drop(): Promise<void> };
   beforeAll(async () => {
-    scratch = await scratchDatabase();
+    scratch = await emptyDatabase('consentql_clients_cli');
   }, 60_000);
   afterAll(() => scratch?.drop());
 
@@ -647,40 +645,4 @@ describe('npm run client', () => {
   }, 60_000);
 });
 
-/**
- * An empty database of its own, never the test database: on PostgreSQL a new
- * database next to it (dropped afterwards), on PGlite an in-memory instance
- * behind its own socket server.
- */
-async function scratchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  if (!pglite) {
-    const name = `consentql_clients_cli_${process.pid}`;
-    const admin = new URL(databaseUrl());
-    admin.pathname = '/postgres';
-    const sql = async (text: string) => {
-      const client = new pg.Client({ connectionString: admin.toString() });
-      await client.connect();
-      try {
-        await client.query(text);
-      } finally {
-        await client.end();
-      }
-    };
-    await sql(`DROP DATABASE IF EXISTS ${name}`);
-    await sql(`CREATE DATABASE ${name}`);
-    const url = new URL(databaseUrl());
-    url.pathname = `/${name}`;
-    return { url: url.toString(), drop: () => sql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-  }
-  const db = await PGlite.create();
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 8 });
-  await server.start();
-  return {
-    url: `postgresql://postgres@${server.getServerConn()}/postgres`,
-    async drop() {
-      await server.stop();
-      await db.close();
-    },
-  };
-}
 

@@ -1,11 +1,9 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import pg from 'pg';
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
-import { createTestApp, databaseUrl, type TestApp } from '../support/app.ts';
+import { createTestApp, type TestApp } from '../support/app.ts';
+import { emptyDatabase } from '../support/scratch.ts';
 import {
   ALLOW_DEMO_CLIENTS_FLAG,
   DEMO_CLIENTS,
@@ -79,7 +77,7 @@ describe('npm run db:seed under NODE_ENV=production', () => {
   describe('the script, on a scratch database', () => {
     let scratch: { url: string; drop(): Promise<void> };
     beforeAll(async () => {
-      scratch = await scratchDatabase();
+      scratch = await emptyDatabase('consentql_demo_credentials');
     }, 60_000);
     afterAll(() => scratch?.drop());
 
@@ -151,39 +149,3 @@ function seedScript(url: string, args: string[]): Promise<{ code: number | null;
   });
 }
 
-/**
- * An empty database of its own, never the test database: on PostgreSQL a new
- * database next to it (dropped afterwards), on PGlite an in-memory instance
- * behind its own socket server.
- */
-async function scratchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  if (inject('databaseKind') === 'postgresql') {
-    const name = `consentql_demo_credentials_${process.pid}`;
-    const admin = new URL(databaseUrl());
-    admin.pathname = '/postgres';
-    const run = async (sql: string) => {
-      const client = new pg.Client({ connectionString: admin.toString() });
-      await client.connect();
-      try {
-        await client.query(sql);
-      } finally {
-        await client.end();
-      }
-    };
-    await run(`DROP DATABASE IF EXISTS ${name}`);
-    await run(`CREATE DATABASE ${name}`);
-    const url = new URL(databaseUrl());
-    url.pathname = `/${name}`;
-    return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-  }
-  const db = await PGlite.create();
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 8 });
-  await server.start();
-  return {
-    url: `postgresql://postgres@${server.getServerConn()}/postgres`,
-    async drop() {
-      await server.stop();
-      await db.close();
-    },
-  };
-}
