@@ -1,6 +1,6 @@
-import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
+import { listen } from '../db/listen.ts';
 
 // How a committed change to an API client reaches every client directory
 // (src/http/clients.ts), so that a revoked key stops working everywhere at once.
@@ -20,8 +20,6 @@ import type { Database } from '../db/database.ts';
 // by a cache drop on every (re)connect.
 
 export const CLIENTS_CHANNEL = 'consentql_clients';
-
-const RECONNECT_MS = 1000;
 
 type OnChange = () => void;
 
@@ -69,75 +67,14 @@ export function watchClientChanges(db: Database, onChange: OnChange, logger?: Lo
 }
 
 function startListener(db: Database, logger: Logger | undefined, onChange: OnChange): { stop(): Promise<void> } {
-  if (db.embedded) {
-    const unlisten = db.embedded.listen(CLIENTS_CHANNEL, () => onChange()).catch((error) => {
-      logger?.warn({ err: error }, 'API client change listener could not start; client changes apply within a second instead');
-      return null;
-    });
-    return {
-      async stop() {
-        const stop = await unlisten;
-        await stop?.().catch(() => {});
-      },
-    };
-  }
-
-  let client: pg.Client | null = null;
-  let connecting: Promise<void> | null = null;
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-
-  const connect = async () => {
-    const next = new pg.Client(db.pool.options);
-    next.on('notification', () => onChange());
-    next.on('error', (error) => {
-      logger?.warn({ err: error }, 'API client change listener lost its connection; reconnecting');
-      next.end().catch(() => {});
-      if (client === next) client = null;
-      onChange();
-      schedule();
-    });
-    try {
-      await next.connect();
-      await next.query(`LISTEN ${CLIENTS_CHANNEL}`);
-    } catch (error) {
-      next.end().catch(() => {});
-      throw error;
-    }
-    if (stopped) {
-      await next.end().catch(() => {});
-      return;
-    }
-    client = next;
-    onChange(); // whatever changed while not listening
-  };
-  const attempt = () => {
-    connecting = connect()
-      .catch((error) => {
-        logger?.warn({ err: error }, 'API client change listener could not connect; retrying (client changes apply within a second meanwhile)');
-        schedule();
-      })
-      .finally(() => {
-        connecting = null;
-      });
-  };
-  const schedule = () => {
-    if (stopped || timer) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      attempt();
-    }, RECONNECT_MS);
-    timer.unref();
-  };
-
-  attempt();
+  // In the background: a directory works without it, re-validating each key within a second.
+  const listening = listen(db, CLIENTS_CHANNEL, onChange, { name: 'API client change listener', logger }).catch((error) => {
+    logger?.warn({ err: error }, 'API client change listener could not start; client changes apply within a second instead');
+    return null;
+  });
   return {
     async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await connecting;
-      await client?.end().catch(() => {});
-      client = null;
+      await (await listening)?.stop().catch(() => {});
     },
   };
 }

@@ -14,7 +14,7 @@ import { newWebhookSecret, sendWebhook, TARGET_NOT_ALLOWED, TARGET_URL_NOT_ALLOW
 import { createServer } from '../../src/server.ts';
 import { createTestApp, databaseUrl, keyOf, poolSize, testMasker, type TestApp } from '../support/app.ts';
 import { createSubject, WITHDRAW } from '../consent/support.ts';
-import { startReceiver, type Receiver } from './support.ts';
+import { startReceiver, type Receiver, until } from './support.ts';
 
 // Finding 5 of issue 9: webhook targets could be any http(s) URL, loopback
 // and private ranges included, and the delivery status told which ports
@@ -315,14 +315,6 @@ describe('deliveries', () => {
     return rows[0] as { status: string; attempts: number; lastStatus: number | null; lastError: string | null } | undefined;
   }
 
-  async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await read();
-      if (ok(value) || Date.now() > deadline) return value;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 
   beforeAll(async () => {
     let url = databaseUrl();

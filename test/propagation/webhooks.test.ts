@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPropagation, type Propagation } from '../../src/propagation/index.ts';
 import { createTestApp, keyOf, type TestApp, testMasker } from '../support/app.ts';
 import { createSubject, GRANT, WITHDRAW } from '../consent/support.ts';
-import { percentile, readEvents, startReceiver, type Receiver } from './support.ts';
+import { percentile, readEvents, startReceiver, type Receiver, until } from './support.ts';
 
 // One file runs the dispatcher against the shared database, so that no other
 // dispatcher with another retry schedule takes these deliveries.
@@ -64,14 +64,6 @@ async function deliveriesOf(customerId: string) {
   });
 }
 
-async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('webhooks (Standard Webhooks)', () => {
   it('delivers a signed change that an off-the-shelf library verifies', async () => {
