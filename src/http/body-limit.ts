@@ -12,7 +12,8 @@ const format = (n: number) => n.toLocaleString('en-US');
 
 /** 413, with a code: the body is larger than this endpoint accepts. */
 export class PayloadTooLargeError extends ConsentQLError {
-  constructor(readonly limit: number) {
+  readonly limit: number;
+  constructor(limit: number) {
     super(
       'PAYLOAD_TOO_LARGE',
       `The request body is larger than the ${format(limit)} bytes this endpoint accepts. Send a smaller request (split a large one).`,
@@ -20,6 +21,7 @@ export class PayloadTooLargeError extends ConsentQLError {
       // The rest of the body is not read: the connection cannot carry another request after it.
       { connection: 'close' },
     );
+    this.limit = limit;
   }
 }
 

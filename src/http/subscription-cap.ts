@@ -23,7 +23,10 @@ export class TooManySubscriptionsError extends ConsentQLError {
 
 export class SubscriptionSlots {
   private readonly open = new Map<string, number>();
-  constructor(readonly limit: number) {}
+  readonly limit: number;
+  constructor(limit: number) {
+    this.limit = limit;
+  }
 
   /** Takes a slot for this client: a function that gives it back (once), or null when none is free. */
   take(clientId: string): (() => void) | null {

@@ -8,10 +8,13 @@ export class SerialTask {
   private again = false;
   stopped = false;
 
-  constructor(
-    private readonly work: () => Promise<void>,
-    private readonly onError: (error: unknown) => void,
-  ) {}
+  private readonly work: () => Promise<void>;
+  private readonly onError: (error: unknown) => void;
+
+  constructor(work: () => Promise<void>, onError: (error: unknown) => void) {
+    this.work = work;
+    this.onError = onError;
+  }
 
   trigger(): void {
     if (this.stopped) return;

@@ -3,7 +3,10 @@
 // description can never inject markup, whatever it holds.
 
 export class SafeHtml {
-  constructor(readonly markup: string) {}
+  readonly markup: string;
+  constructor(markup: string) {
+    this.markup = markup;
+  }
   toString(): string {
     return this.markup;
   }

@@ -104,17 +104,15 @@ describe('npm run db:seed under NODE_ENV=production', () => {
       const run = await seedScript(scratch.url, [ALLOW_DEMO_CLIENTS_FLAG, '--customers=0']);
       expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: expect.stringContaining('warning: demo clients written under NODE_ENV=production') });
 
-      const config = {
-        ...loadConfig({
-          NODE_ENV: 'production',
-          DATABASE_URL: scratch.url,
-          PORT: '0',
-          HOST: '127.0.0.1',
-          CONSENTQL_HMAC_KEYS: `k1:${'s'.repeat(40)}`,
-          CONSENTQL_PROOF_KEY: 'p'.repeat(40),
-        }),
-        databasePoolSize: 1,
-      };
+      const config = loadConfig({
+        NODE_ENV: 'production',
+        DATABASE_URL: scratch.url,
+        DATABASE_POOL_SIZE: '1',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        CONSENTQL_HMAC_KEYS: `k1:${'s'.repeat(40)}`,
+        CONSENTQL_PROOF_KEY: 'p'.repeat(40),
+      });
       await expect(startApp(config, pino({ level: 'silent' }))).rejects.toThrow(/api_client holds 7 demo clients whose keys are published.*schema-admin \(dev-admin-key\)/);
 
       // Rotated (a new key's hash) or deleted, they no longer count.
@@ -135,7 +133,7 @@ describe('npm run db:seed under NODE_ENV=production', () => {
 /** `npm run db:seed` as a child process, under NODE_ENV=production. */
 function seedScript(url: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(path.join(root, 'node_modules/.bin/tsx'), ['scripts/db-seed.ts', ...args], {
+    const child = spawn(process.execPath, ['scripts/db-seed.ts', ...args], {
       cwd: root,
       env: { ...process.env, NODE_ENV: 'production', DATABASE_URL: url },
       stdio: ['ignore', 'pipe', 'pipe'],

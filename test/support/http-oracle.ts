@@ -319,7 +319,10 @@ export function sameValue(actual: unknown, stored: unknown): boolean {
 
 /** A stored decimal (numeric): compared by value, not by spelling ("27" = "27.00"). */
 export class Decimalish {
-  constructor(readonly value: string) {}
+  readonly value: string;
+  constructor(value: string) {
+    this.value = value;
+  }
   toString() {
     return this.value;
   }
@@ -327,7 +330,9 @@ export class Decimalish {
 /** A stored timestamp: compared as an instant. */
 export class Instant {
   readonly ms: number;
-  constructor(readonly iso: string) {
+  readonly iso: string;
+  constructor(iso: string) {
+    this.iso = iso;
     this.ms = Date.parse(iso);
   }
   toString() {

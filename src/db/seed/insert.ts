@@ -106,7 +106,9 @@ export type BufferedTable = keyof typeof COLUMNS;
 
 export class RowBuffer {
   readonly columns: unknown[][];
-  constructor(readonly specs: readonly ColumnSpec[]) {
+  readonly specs: readonly ColumnSpec[];
+  constructor(specs: readonly ColumnSpec[]) {
+    this.specs = specs;
     this.columns = specs.map(() => []);
   }
   get length(): number {

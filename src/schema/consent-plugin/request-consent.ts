@@ -27,12 +27,16 @@ export class RequestConsent {
   excludedRows: number | null = null;
   readonly maskedPaths: MaskedPath[] = [];
 
-  constructor(
-    readonly purpose: PurposeDefinition,
-    readonly now: Date,
-    /** Whether the client asked for (and may see) per-path reasons. */
-    readonly explain: boolean,
-  ) {}
+  readonly purpose: PurposeDefinition;
+  readonly now: Date;
+  /** Whether the client asked for (and may see) per-path reasons. */
+  readonly explain: boolean;
+
+  constructor(purpose: PurposeDefinition, now: Date, explain: boolean) {
+    this.purpose = purpose;
+    this.now = now;
+    this.explain = explain;
+  }
 
   addSubject(id: string, subject: Subject): void {
     this.subjects.set(id, subject);
