@@ -12,10 +12,10 @@ const variant = process.env.BENCH_VARIANT as Variant;
 if (!VARIANTS.includes(variant)) throw new Error(`BENCH_VARIANT must be one of ${VARIANTS.join(', ')}, got ${variant}`);
 const config = loadConfig();
 const logger = pino({ level: config.logLevel });
-const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+const db = await openDatabase({ databaseUrl: config.database.url, dataDir: config.database.dataDir });
 const yoga = buildVariant(variant, config, db, logger);
 const server = http.createServer(yoga);
-await new Promise<void>((resolve) => server.listen(config.port, '127.0.0.1', resolve));
+await new Promise<void>((resolve) => server.listen(config.http.port, '127.0.0.1', resolve));
 process.stdout.write(`READY ${(server.address() as AddressInfo).port}\n`);
 
 const stop = () => {

@@ -11,7 +11,7 @@
 // drop their cached keys within a second. The embedded database takes one
 // process at a time: stop `npm start` first.
 import fs from 'node:fs';
-import { loadConfig } from '../src/config.ts';
+import { loadDatabaseConfig } from '../src/config.ts';
 import { openDatabase, type Database } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { ConsentQLError } from '../src/errors.ts';
@@ -229,13 +229,12 @@ async function main(): Promise<number> {
   try {
     // Only where the database is matters here: the checks a production
     // server start needs (its proof key…) are not this command's business.
-    const { NODE_ENV: _ignored, ...env } = process.env;
-    config = loadConfig(env);
+    config = loadDatabaseConfig();
   } catch (error) {
     console.error(error instanceof Error ? error.message : String(error));
     return 2;
   }
-  const embedded = !config.databaseUrl;
+  const embedded = !config.url;
   if (embedded && !fs.existsSync(config.dataDir)) {
     if (parsed.command !== 'create') {
       console.error(`There is no embedded database in ${config.dataDir}. Set DATA_DIR to the server's, or DATABASE_URL for PostgreSQL.`);
@@ -245,7 +244,7 @@ async function main(): Promise<number> {
   }
   let db: Database;
   try {
-    db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: embedded ? undefined : 2 });
+    db = await openDatabase({ databaseUrl: config.url, dataDir: config.dataDir, poolSize: embedded ? undefined : 2 });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const holder = /in use by process (\d+)/.exec(message);
@@ -257,7 +256,7 @@ async function main(): Promise<number> {
       );
       return 3;
     }
-    console.error(`Could not open the database (${config.databaseUrl ? 'DATABASE_URL' : config.dataDir}): ${message}`);
+    console.error(`Could not open the database (${config.url ? 'DATABASE_URL' : config.dataDir}): ${message}`);
     return 1;
   }
   try {

@@ -7,7 +7,6 @@
 import fs from 'node:fs';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db/database.ts';
-import { parseHmacKeys } from '../src/masking/keyring.ts';
 import { DEFAULT_LINK_DAYS } from '../src/web/links.ts';
 import { linkForExternalId } from '../src/web/issue-link.ts';
 
@@ -45,14 +44,15 @@ async function main(): Promise<number> {
     console.error(error instanceof Error ? error.message : String(error));
     return 2;
   }
-  if (!config.databaseUrl && !fs.existsSync(config.dataDir)) {
-    console.error(`There is no embedded database in ${config.dataDir}. Run \`npm start\` once (it seeds the demo data), or set DATABASE_URL.`);
+  if (!config.database.url && !fs.existsSync(config.database.dataDir)) {
+    console.error(`There is no embedded database in ${config.database.dataDir}. Run \`npm start\` once (it seeds the demo data), or set DATABASE_URL.`);
     return 1;
   }
-  const keyring = parseHmacKeys(config.hmacKeys, { production: config.env === 'production', log: (m) => console.error(m) });
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  for (const warning of config.warnings) console.error(warning);
+  const keyring = config.keys.hmac;
+  const db = await openDatabase({ databaseUrl: config.database.url, dataDir: config.database.dataDir });
   try {
-    const link = await linkForExternalId(db, keyring, args.baseUrl ?? `http://localhost:${config.port}`, args.externalId, { days: args.days });
+    const link = await linkForExternalId(db, keyring, args.baseUrl ?? `http://localhost:${config.http.port}`, args.externalId, { days: args.days });
     if (!link) {
       console.error(`No customer with external id ${JSON.stringify(args.externalId)} in ${db.location}. Check the id (demo personas: CRM-EU-NO-MARKETING, CRM-CA-DEFAULT, …).`);
       return 1;

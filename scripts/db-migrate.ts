@@ -3,10 +3,17 @@
 // this machine cannot download). The embedded database needs no command: the
 // server migrates it at start.
 import pg from 'pg';
+import { loadDatabaseConfig } from '../src/config.ts';
 import { migrate } from '../src/db/migrate.ts';
 
 async function main(): Promise<number> {
-  const url = process.env.DATABASE_URL;
+  let url: string | undefined;
+  try {
+    url = loadDatabaseConfig().url;
+  } catch (error) {
+    console.error((error as Error).message);
+    return 2;
+  }
   if (!url) {
     console.error(
       'DATABASE_URL is not set. Expected a PostgreSQL URL such as postgresql://postgres@127.0.0.1:5432/consentql; ' +

@@ -5,6 +5,7 @@
 // Refuses under NODE_ENV=production (the demo clients' keys are published)
 // unless forced with --allow-demo-clients.
 import pg from 'pg';
+import { loadDatabaseConfig } from '../src/config.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { DEFAULT_SEED_CUSTOMERS, DEMO_PERSONAS, SeedRefusedError, seed } from '../src/db/seed.ts';
 import { ALLOW_DEMO_CLIENTS_FLAG, DEMO_CLIENTS, demoSeedRefusal } from '../src/db/demo-clients.ts';
@@ -41,7 +42,13 @@ async function main(): Promise<number> {
     console.error(refusal);
     return 3;
   }
-  const url = process.env.DATABASE_URL;
+  let url: string | undefined;
+  try {
+    url = loadDatabaseConfig().url;
+  } catch (error) {
+    console.error((error as Error).message);
+    return 2;
+  }
   if (!url) {
     console.error(
       'DATABASE_URL is not set. Expected a PostgreSQL URL such as postgresql://postgres@127.0.0.1:5432/consentql; ' +

@@ -23,47 +23,25 @@ export const CLIENTS_CHANNEL = 'consentql_clients';
 
 type OnChange = () => void;
 
-interface Watch {
-  subscribers: Set<OnChange>;
-  listener: { stop(): Promise<void> };
-}
-
-const watches = new WeakMap<Database, Watch>();
-
-function notify(watch: Watch): void {
-  for (const subscriber of watch.subscribers) subscriber();
-}
-
 /** After a client change committed through `db`: the directories of this process drop their caches now. */
 export function announceClientsChanged(db: Database): void {
-  const watch = watches.get(db);
-  if (watch) notify(watch);
+  db.signals.clientsChanged.emit();
 }
 
 /**
  * Calls `onChange` after every committed client change, from any process, and
- * whenever a change may have been missed (the listening connection came back).
- * The first watcher of a database starts its listener; `db.close()` stops it.
+ * whenever a change may have been missed (the listening connection came back),
+ * until the returned function is called. The first watcher of a database
+ * handle starts its one listener; closing the database stops it.
  */
 export function watchClientChanges(db: Database, onChange: OnChange, logger?: Logger): () => void {
-  let watch = watches.get(db);
-  if (!watch) {
-    const subscribers = new Set<OnChange>();
-    const created: Watch = { subscribers, listener: startListener(db, logger, () => notify(created)) };
-    watches.set(db, created);
-    // The listener lives as long as the database handle: whoever opened it
-    // (the app, a test, a script) closes it, and the listening connection with it.
-    const close = db.close;
-    db.close = async () => {
-      watches.delete(db);
-      await created.listener.stop();
-      await close.call(db);
-    };
-    watch = created;
+  if (!db.signals.listening.has(CLIENTS_CHANNEL)) {
+    db.signals.listening.add(CLIENTS_CHANNEL);
+    const listener = startListener(db, logger, () => db.signals.clientsChanged.emit());
+    // Whoever opened the database (the app, a test, a script) closes it, and the listening connection with it.
+    db.onClose(() => listener.stop());
   }
-  const subscribers = watch.subscribers;
-  subscribers.add(onChange);
-  return () => subscribers.delete(onChange);
+  return db.signals.clientsChanged.on(onChange);
 }
 
 function startListener(db: Database, logger: Logger | undefined, onChange: OnChange): { stop(): Promise<void> } {

@@ -9,17 +9,10 @@ import type { Database } from '../db/database.ts';
 /** The LISTEN/NOTIFY channel; the payload is the highest outbox id committed. */
 export const OUTBOX_CHANNEL = 'consentql_outbox';
 
-type Listener = (outboxId: bigint) => void;
-
-const listeners = new WeakMap<Database, Set<Listener>>();
-
-export function onCommitted(db: Database, listener: Listener): () => void {
-  let set = listeners.get(db);
-  if (!set) listeners.set(db, (set = new Set()));
-  set.add(listener);
-  return () => set.delete(listener);
+export function onCommitted(db: Database, listener: (outboxId: bigint) => void): () => void {
+  return db.signals.outboxCommitted.on(listener);
 }
 
 export function announceCommitted(db: Database, outboxId: bigint): void {
-  for (const listener of listeners.get(db) ?? []) listener(outboxId);
+  db.signals.outboxCommitted.emit(outboxId);
 }

@@ -3,10 +3,8 @@ import { isIP } from 'node:net';
 
 // Proof of consent keeps who-clicked evidence without keeping the IP address:
 // a keyed HMAC, because a plain hash of an IPv4 address is reversed by trying
-// all 2^32 of them. The key comes from CONSENTQL_PROOF_KEY; the development
-// fallback is fine for the demo and must be replaced in production.
-
-const DEV_PROOF_KEY = 'consentql-development-proof-key';
+// all 2^32 of them. The key is CONSENTQL_PROOF_KEY (src/config.ts), required
+// in production; development runs on a public fallback.
 const MAX_USER_AGENT = 512;
 
 export interface Proof {
@@ -14,12 +12,8 @@ export interface Proof {
   userAgent: string | null;
 }
 
-export function proofKey(env: NodeJS.ProcessEnv = process.env): string {
-  return env.CONSENTQL_PROOF_KEY || DEV_PROOF_KEY;
-}
-
 /** `hmac-sha256:<hex>` of the normalised address, or null when there is none. */
-export function hashIp(ip: string | null | undefined, key = proofKey()): string | null {
+export function hashIp(ip: string | null | undefined, key: string): string | null {
   const normalised = normaliseIp(ip);
   if (!normalised) return null;
   return `hmac-sha256:${createHmac('sha256', key).update(normalised).digest('hex')}`;

@@ -1,7 +1,5 @@
-import { z } from 'zod';
-import { parseAllowHosts, targetPolicy } from './targets.ts';
 
-// Propagation settings, read from the environment like src/config.ts: the
+// Propagation settings (read from the environment by src/config.ts): the
 // retry schedule is configurable so that tests (and impatient deployments)
 // need not wait hours for a dead letter.
 
@@ -49,41 +47,6 @@ export function parseDurations(text: string): number[] {
     }
     return Number(match[1]) * UNITS[match[2]];
   });
-}
-
-const env = z.object({
-  CONSENTQL_WEBHOOK_RETRY_SCHEDULE: z.string().default(DEFAULT_RETRY_SCHEDULE),
-  CONSENTQL_WEBHOOK_TIMEOUT: z.string().default('10s'),
-  CONSENTQL_PROPAGATION_POLL: z.string().default('1s'),
-  CONSENTQL_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(32),
-  CONSENTQL_WEBHOOK_CONCURRENCY_PER_SUBSCRIPTION: z.coerce.number().int().min(1).max(100).optional(),
-  CONSENTQL_WEBHOOK_ALLOW_HOSTS: z.string().default(''),
-  CONSENTQL_WEBHOOK_DISPATCH: z.enum(['on', 'off']).default('on'),
-});
-
-export function propagationOptionsFromEnv(source: NodeJS.ProcessEnv = process.env): PropagationOptions {
-  const parsed = env.safeParse(source);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`Invalid propagation configuration: ${problems}.`);
-  }
-  const e = parsed.data;
-  const single = (name: string, text: string) => {
-    const values = parseDurations(text);
-    if (values.length !== 1) throw new Error(`${name} expects one duration such as "10s", but got ${JSON.stringify(text)}.`);
-    return values[0];
-  };
-  const allowHosts = parseAllowHosts(e.CONSENTQL_WEBHOOK_ALLOW_HOSTS);
-  targetPolicy(allowHosts); // a typo fails at start-up, not at the first delivery
-  return {
-    retrySchedule: parseDurations(e.CONSENTQL_WEBHOOK_RETRY_SCHEDULE),
-    timeoutMs: single('CONSENTQL_WEBHOOK_TIMEOUT', e.CONSENTQL_WEBHOOK_TIMEOUT),
-    pollIntervalMs: single('CONSENTQL_PROPAGATION_POLL', e.CONSENTQL_PROPAGATION_POLL),
-    concurrency: e.CONSENTQL_WEBHOOK_CONCURRENCY,
-    ...(e.CONSENTQL_WEBHOOK_CONCURRENCY_PER_SUBSCRIPTION ? { concurrencyPerSubscription: e.CONSENTQL_WEBHOOK_CONCURRENCY_PER_SUBSCRIPTION } : {}),
-    dispatch: e.CONSENTQL_WEBHOOK_DISPATCH === 'on',
-    allowHosts,
-  };
 }
 
 /** Slots one subscriber may hold: by default half, so that one dead endpoint cannot take them all. */

@@ -26,19 +26,24 @@ export class ChangeHub {
   private cursor = 0n;
   private readonly subscribers = new Set<Subscriber>();
   private readonly observers = new Set<() => void>();
-  private readonly pumping = new SerialTask(
-    () => this.pump(),
-    (error) => this.logger.warn({ err: error }, 'reading new consent changes failed; the next poll retries'),
-  );
+  private readonly pumping: SerialTask;
   private listener: OutboxListener | null = null;
   private unsubscribeLocal: (() => void) | null = null;
   private poll: NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly db: Database,
-    private readonly logger: Logger,
-    private readonly pollIntervalMs: number,
-  ) {}
+  private readonly db: Database;
+  private readonly logger: Logger;
+  private readonly pollIntervalMs: number;
+
+  constructor(db: Database, logger: Logger, pollIntervalMs: number) {
+    this.db = db;
+    this.logger = logger;
+    this.pollIntervalMs = pollIntervalMs;
+    this.pumping = new SerialTask(
+      () => this.pump(),
+      (error) => this.logger.warn({ err: error }, 'reading new consent changes failed; the next poll retries'),
+    );
+  }
 
   async start(): Promise<void> {
     this.cursor = await latestCursor(this.db.prisma);
@@ -88,19 +93,4 @@ export class ChangeHub {
       this.subscribers.delete(subscriber);
     });
   }
-}
-
-const hubs = new WeakMap<Database, ChangeHub>();
-
-export function registerHub(db: Database, hub: ChangeHub): void {
-  hubs.set(db, hub);
-}
-
-export function unregisterHub(db: Database, hub: ChangeHub): void {
-  if (hubs.get(db) === hub) hubs.delete(db);
-}
-
-/** The hub started by `startPropagation` for this database, if any. */
-export function hubFor(db: Database): ChangeHub | undefined {
-  return hubs.get(db);
 }

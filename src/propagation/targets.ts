@@ -1,6 +1,5 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import type { Database } from '../db/database.ts';
 
 // Where webhooks may go. A subscriber's URL is chosen by whoever holds an
 // admin key, and the server POSTs to it from inside the network: without a
@@ -299,24 +298,4 @@ export function targetForLogs(url: string): string {
   } catch {
     return '(invalid URL)';
   }
-}
-
-// ---------------------------------------------------------------------------
-// The policy of a running dispatcher, so that creating a subscription checks
-// against the same allow-list the deliveries will (tests pass it to
-// startPropagation; a server reads it from the environment).
-
-const policies = new WeakMap<Database, TargetPolicy>();
-
-export function registerTargetPolicy(db: Database, policy: TargetPolicy): void {
-  policies.set(db, policy);
-}
-
-export function unregisterTargetPolicy(db: Database, policy: TargetPolicy): void {
-  if (policies.get(db) === policy) policies.delete(db);
-}
-
-/** The policy of this database's dispatcher, if this process runs one. */
-export function registeredTargetPolicy(db: Database): TargetPolicy | undefined {
-  return policies.get(db);
 }

@@ -7,7 +7,6 @@ import { consentHistory, consentStatus } from '../consent/history.ts';
 import { gpcSignalRequest, recordConsent } from '../consent/ledger.ts';
 import { hashIp, trimUserAgent } from '../consent/proof.ts';
 import { isPayloadTooLarge, limitBody, payloadTooLargeResponse } from '../http/body-limit.ts';
-import { describeError } from '../http/error-log.ts';
 import { clientAddressOf } from '../http/trusted-proxies.ts';
 import { validateChoice, validatePurposes } from '../consent/validate.ts';
 import type { HmacKeyring } from '../masking/types.ts';
@@ -29,6 +28,8 @@ export interface ConsentCenterOptions {
   keyring: HmacKeyring;
   logger: Logger;
   mode: DeploymentMode;
+  /** Hashes the clicking person's IP address in the proof of consent. */
+  proofKey: string;
 }
 
 /** Idempotency keys are scoped per client; this page is a client of the ledger of its own. */
@@ -64,7 +65,7 @@ const FAILED: MessagePage = {
   paragraphs: ['Nothing was changed. Please try again in a few minutes, using the link from your email.'],
 };
 
-export function useConsentCenter({ db, keyring, logger, mode }: ConsentCenterOptions): Plugin {
+export function useConsentCenter({ db, keyring, logger, mode, proofKey }: ConsentCenterOptions): Plugin {
   return {
     async onRequest({ request, url, endResponse, serverContext, fetchAPI }) {
       if (url.pathname !== CONSENT_CENTER_PATH) return;
@@ -90,7 +91,7 @@ export function useConsentCenter({ db, keyring, logger, mode }: ConsentCenterOpt
         // A form larger than any of ours, refused while it streamed in: the rest was never read.
         if (isPayloadTooLarge(error)) return endResponse(payloadTooLargeResponse(fetchAPI, MAX_FORM_BYTES));
         // Described, not dumped: database errors quote the values they failed on.
-        logger.error({ error: describeError(error) }, 'consent center request failed');
+        logger.error({ err: error }, 'consent center request failed');
         return message(500, FAILED);
       }
 
@@ -162,7 +163,7 @@ export function useConsentCenter({ db, keyring, logger, mode }: ConsentCenterOpt
             text: `Your browser sends a Global Privacy Control signal, but on ${formatDate(confirmed.updatedAt)} you allowed ${purposeTitles} on this page, so that choice stands. Opt out below to change it.`,
           };
         }
-        const result = await recordConsent(db, gpcSignalRequest({ id: subject.id }, proof(req, server), LEDGER_CLIENT, mode));
+        const result = await recordConsent(db, gpcSignalRequest({ id: subject.id }, proof(req, server, proofKey), LEDGER_CLIENT, mode));
         if (result.gpc?.honoured) {
           return {
             kind: 'info',
@@ -204,7 +205,7 @@ export function useConsentCenter({ db, keyring, logger, mode }: ConsentCenterOpt
             sensitive: false,
             noticeVersion,
             expiresAt: null,
-            ...proof(req, server),
+            ...proof(req, server, proofKey),
             idempotencyKey: formNonce,
             clientId: LEDGER_CLIENT,
             gpcSignal: req.headers.get('sec-gpc')?.trim() === '1',
@@ -229,8 +230,8 @@ export function useConsentCenter({ db, keyring, logger, mode }: ConsentCenterOpt
  * who clicked: the address decided for this request from the socket peer, and
  * X-Forwarded-For only from a trusted proxy (src/http/trusted-proxies.ts).
  */
-function proof(request: Request, server: object): { ipHash: string | null; userAgent: string | null } {
-  return { ipHash: hashIp(clientAddressOf(server)), userAgent: trimUserAgent(request.headers.get('user-agent')) };
+function proof(request: Request, server: object, key: string): { ipHash: string | null; userAgent: string | null } {
+  return { ipHash: hashIp(clientAddressOf(server), key), userAgent: trimUserAgent(request.headers.get('user-agent')) };
 }
 
 /**

@@ -1,6 +1,5 @@
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
-import { parseHmacKeys } from '../masking/keyring.ts';
 import type { HmacKeyring } from '../masking/types.ts';
 import { consentCenterUrl, createLinkToken, DEFAULT_LINK_DAYS, linkExpiry } from './links.ts';
 
@@ -43,7 +42,5 @@ export async function demoConsentCenterLink(
   externalId = DEMO_LINK_PERSONA,
 ): Promise<string | null> {
   if (config.env === 'production') return null;
-  // The server already warned about a missing key; no second warning here.
-  const keyring = parseHmacKeys(config.hmacKeys, { production: false });
-  return (await linkForExternalId(db, keyring, serverUrl, externalId))?.url ?? null;
+  return (await linkForExternalId(db, config.keys.hmac, serverUrl, externalId))?.url ?? null;
 }

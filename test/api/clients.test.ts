@@ -5,12 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { createTestApp, testMasker, type TestApp } from '../support/app.ts';
+import { createTestApp, testConfig, testMasker, type TestApp } from '../support/app.ts';
 import { emptyDatabase } from '../support/scratch.ts';
 import { createSubject, GRANT, WITHDRAW } from '../consent/support.ts';
 import { readEvents } from '../propagation/support.ts';
-import { startPropagation } from '../../src/propagation/index.ts';
-import { loadConfig } from '../../src/config.ts';
 import { openDatabase } from '../../src/db/database.ts';
 import { createServer } from '../../src/server.ts';
 import { createClientDirectory } from '../../src/http/clients.ts';
@@ -28,7 +26,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let a: TestApp;
 let b: TestApp;
 beforeAll(async () => {
-  a = await createTestApp();
+  // `a` follows consent changes live (a subscription test below); `b` is a second instance without.
+  a = await createTestApp({ propagation: { dispatch: false, pollIntervalMs: 200 } });
   b = await createTestApp();
 });
 afterAll(async () => {
@@ -299,39 +298,34 @@ describe('changing a client', () => {
 
 describe('a live subscription', () => {
   it('stops receiving changes once its client is revoked', async () => {
-    const propagation = await startPropagation(a.db, pino({ level: 'silent' }), testMasker(), { dispatch: false, pollIntervalMs: 200 });
-    try {
-      const { apiKey, client } = await create({ purposes: ['marketing'] });
-      const abort = new AbortController();
-      const response = await a.fetch('/graphql', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${apiKey}`, 'x-purpose': 'marketing' },
-        body: JSON.stringify({ query: `subscription { consentChanged { subject action } }` }),
-        signal: abort.signal,
-      });
-      const stream = readEvents(response, abort);
-      const subject = await createSubject(a.db, { country: 'DE' });
-      const pseudonym = testMasker().pseudonym(subject.id, 'marketing');
-      const input = { subject: { id: subject.id }, purposes: ['marketing'], source: 'CONSENT_CENTER', noticeVersion: 'v1' };
-      const record = (mutation: string) => a.graphql(mutation, { client: 'consent-center', purpose: 'consent_management', variables: { input } });
+    const { apiKey, client } = await create({ purposes: ['marketing'] });
+    const abort = new AbortController();
+    const response = await a.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${apiKey}`, 'x-purpose': 'marketing' },
+      body: JSON.stringify({ query: `subscription { consentChanged { subject action } }` }),
+      signal: abort.signal,
+    });
+    const stream = readEvents(response, abort);
+    const subject = await createSubject(a.db, { country: 'DE' });
+    const pseudonym = testMasker().pseudonym(subject.id, 'marketing');
+    const input = { subject: { id: subject.id }, purposes: ['marketing'], source: 'CONSENT_CENTER', noticeVersion: 'v1' };
+    const record = (mutation: string) => a.graphql(mutation, { client: 'consent-center', purpose: 'consent_management', variables: { input } });
 
-      await record(GRANT);
-      // Other test files may commit marketing changes meanwhile: read until ours.
-      for (;;) {
-        const event = await stream.next();
-        expect(event.errors).toBeUndefined();
-        if (event.data.consentChanged.subject === pseudonym) break;
-      }
-
-      await asAdmin(a, REVOKE, { id: client.id });
-      await record(WITHDRAW);
-      const after = await stream.next();
-      stream.close();
-      expect(after.data?.consentChanged ?? null).toBeNull();
-      expect(after.errors[0].extensions.code).toBe('UNAUTHENTICATED');
-    } finally {
-      await propagation.stop();
+    await record(GRANT);
+    // Other test files may commit marketing changes meanwhile: read until ours.
+    for (;;) {
+      const event = await stream.next();
+      expect(event.errors).toBeUndefined();
+      if (event.data.consentChanged.subject === pseudonym) break;
     }
+
+    await asAdmin(a, REVOKE, { id: client.id });
+    await record(WITHDRAW);
+    const after = await stream.next();
+    stream.close();
+    expect(after.data?.consentChanged ?? null).toBeNull();
+    expect(after.errors[0].extensions.code).toBe('UNAUTHENTICATED');
   });
 });
 
@@ -550,7 +544,7 @@ describe('npm run client', () => {
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const childEnv: Record<string, string> = { ...process.env, NODE_ENV: 'production' } as Record<string, string>;
       for (const [k, v] of Object.entries(env)) v === undefined ? delete childEnv[k] : (childEnv[k] = v);
-      const child = spawn(path.join(root, 'node_modules/.bin/tsx'), args, { cwd: root, env: childEnv });
+      const child = spawn(process.execPath, args, { cwd: root, env: childEnv });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
@@ -579,7 +573,7 @@ describe('npm run client', () => {
       expect(audit.rows[0].raw).not.toContain(sha256(key));
 
       // A server on that database accepts the key: the admin can now manage clients through the API.
-      const yoga = createServer({ config: loadConfig({ NODE_ENV: 'test' }), db, logger: pino({ level: 'silent' }) });
+      const yoga = createServer({ config: testConfig(), db, logger: pino({ level: 'silent' }) });
       const ask = async (query: string) => {
         const response = await yoga.fetch(
           new Request('http://localhost/graphql', {

@@ -20,7 +20,7 @@ const rows = (query: string, variables?: Record<string, unknown>, operationName?
 
 const RELATIONS_100 = 'orders(first: 100) { id } tickets(first: 100) { id } interactions(first: 100) { id } webEvents(first: 100) { id }';
 const ATTACK = `{ ${Array.from({ length: 15 }, (_, i) => `a${i}: customers(first: 1000) { edges { node { id ${RELATIONS_100} } } }`).join(' ')} }`;
-const BUDGET = loadConfig({ NODE_ENV: 'test' }).maxRows;
+const BUDGET = loadConfig({ NODE_ENV: 'test' }).limits.maxRows;
 
 let app: TestApp;
 beforeAll(async () => {
@@ -177,7 +177,7 @@ describe('the rate limit', () => {
   let limited: TestApp;
   beforeAll(async () => {
     // Two requests at once, then one every 100 s.
-    limited = await createTestApp({ rateLimit: { perSecond: 0.01, burst: 2 } });
+    limited = await createTestApp({ env: { CONSENTQL_RATE_LIMIT: '0.01', CONSENTQL_RATE_LIMIT_BURST: '2' } });
   });
   afterAll(() => limited?.close());
 
@@ -190,12 +190,12 @@ describe('the rate limit', () => {
     });
 
   it('is off by default under NODE_ENV=test, and on (50/s, burst 100) elsewhere unless set', () => {
-    expect(loadConfig({ NODE_ENV: 'test' }).rateLimit).toBeNull();
-    expect(loadConfig({}).rateLimit).toEqual({ perSecond: 50, burst: 100 });
-    expect(loadConfig({ CONSENTQL_RATE_LIMIT: '5', CONSENTQL_RATE_LIMIT_BURST: '7' }).rateLimit).toEqual({ perSecond: 5, burst: 7 });
-    expect(loadConfig({ CONSENTQL_RATE_LIMIT: 'off' }).rateLimit).toBeNull();
+    expect(loadConfig({ NODE_ENV: 'test' }).limits.rateLimit).toBeNull();
+    expect(loadConfig({}).limits.rateLimit).toEqual({ perSecond: 50, burst: 100 });
+    expect(loadConfig({ CONSENTQL_RATE_LIMIT: '5', CONSENTQL_RATE_LIMIT_BURST: '7' }).limits.rateLimit).toEqual({ perSecond: 5, burst: 7 });
+    expect(loadConfig({ CONSENTQL_RATE_LIMIT: 'off' }).limits.rateLimit).toBeNull();
     expect(() => loadConfig({ CONSENTQL_RATE_LIMIT: 'fast' })).toThrow(/CONSENTQL_RATE_LIMIT: must be requests per second/);
-    expect(loadConfig({ CONSENTQL_MAX_ROWS: '500' }).maxRows).toBe(500);
+    expect(loadConfig({ CONSENTQL_MAX_ROWS: '500' }).limits.maxRows).toBe(500);
   });
 
   it('answers 429 RATE_LIMITED with Retry-After once a client has spent its bucket, before reading data', async () => {

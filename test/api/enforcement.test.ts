@@ -179,7 +179,7 @@ describe('jurisdiction and sensitivity', () => {
   });
 
   it('treats everyone as GDPR in strictest-everywhere mode', async () => {
-    const strict = await createTestApp({ mode: 'strictest' });
+    const strict = await createTestApp({ env: { CONSENTQL_MODE: 'strictest' } });
     try {
       const { body } = await strict.graphql(CustomerProfileDocument, {
         client: 'email-platform-sync',

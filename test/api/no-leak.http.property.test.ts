@@ -1448,7 +1448,7 @@ describe('no customer without a legal basis leaves the API, over HTTP', () => {
 
   it('in strictest mode, answers as the oracle says with everyone under GDPR', async () => {
     // A second server on the same database, CONSENTQL_MODE=strictest.
-    const strict = await createTestApp({ mode: 'strictest', databaseUrl: database.url });
+    const strict = await createTestApp({ env: { CONSENTQL_MODE: 'strictest' }, databaseUrl: database.url });
     api = strict;
     mode = 'strictest';
     try {

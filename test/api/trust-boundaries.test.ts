@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadConfig, type Config } from '../../src/config.ts';
 import { hashIp } from '../../src/consent/proof.ts';
 import type { Database } from '../../src/db/database.ts';
 import { parseHmacKeys } from '../../src/masking/keyring.ts';
@@ -13,7 +12,7 @@ import { createServer } from '../../src/server.ts';
 import { clientAddress, TrustedProxies } from '../../src/http/trusted-proxies.ts';
 import { createFormToken, createLinkToken, linkExpiry } from '../../src/web/links.ts';
 import { createSubject, GRANT } from '../consent/support.ts';
-import { createTestApp, keyOf, testMasker, type TestApp } from '../support/app.ts';
+import { createTestApp, keyOf, testConfig, testMasker, testPropagationOptions, type TestApp } from '../support/app.ts';
 
 // What the API trusts from a caller and what it gives away: forwarded
 // addresses, body sizes, CORS, open subscriptions, error details and logs,
@@ -28,8 +27,8 @@ afterAll(() => app.close());
 type Yoga = ReturnType<typeof createServer>;
 
 /** A server of our own on the test database, with these settings and this logger. */
-function serverWith(overrides: Partial<Config> = {}, logger = pino({ level: 'silent' }), db: Database = app.db): Yoga {
-  return createServer({ config: { ...loadConfig({ NODE_ENV: 'test' }), ...overrides }, db, logger });
+function serverWith(env: Record<string, string> = {}, logger = pino({ level: 'silent' }), db: Database = app.db, propagation?: Propagation): Yoga {
+  return createServer({ config: testConfig(env), db, logger, ...(propagation ? { propagation } : {}) });
 }
 
 /** The same server on a real loopback socket, so that the peer address is real. */
@@ -104,14 +103,14 @@ describe('the proof-of-consent address trusts X-Forwarded-For only from configur
       });
       const body = await res.json();
       expect(body.errors).toBeUndefined();
-      expect(body.data.grantConsent.events[0].ipHash).toBe(hashIp('127.0.0.1'));
+      expect(body.data.grantConsent.events[0].ipHash).toBe(hashIp('127.0.0.1', testConfig().keys.proof));
     } finally {
       await server.close();
     }
   });
 
   it('behind a trusted proxy, takes the right-most forwarded address that is not itself a trusted proxy', async () => {
-    const server = await listen(serverWith({ trustedProxies: ['127.0.0.1', '10.0.0.0/8'] }));
+    const server = await listen(serverWith({ CONSENTQL_TRUSTED_PROXIES: '127.0.0.1,10.0.0.0/8' }));
     try {
       const subject = await createSubject(app.db, { country: 'DE' });
       // The client made up the first entry; our proxies appended the last two.
@@ -122,7 +121,7 @@ describe('the proof-of-consent address trusts X-Forwarded-For only from configur
       });
       const body = await res.json();
       expect(body.errors).toBeUndefined();
-      expect(body.data.grantConsent.events[0].ipHash).toBe(hashIp('203.0.113.7'));
+      expect(body.data.grantConsent.events[0].ipHash).toBe(hashIp('203.0.113.7', testConfig().keys.proof));
     } finally {
       await server.close();
     }
@@ -135,7 +134,7 @@ describe('the proof-of-consent address trusts X-Forwarded-For only from configur
       [['127.0.0.1'], '203.0.113.9'],
     ];
     for (const [trustedProxies, expected] of cases) {
-      const server = await listen(serverWith({ trustedProxies }));
+      const server = await listen(serverWith({ CONSENTQL_TRUSTED_PROXIES: trustedProxies.join(',') }));
       try {
         const subject = await createSubject(app.db, { country: 'FR' });
         const form = new URLSearchParams({
@@ -152,7 +151,7 @@ describe('the proof-of-consent address trusts X-Forwarded-For only from configur
         });
         expect(res.status).toBe(303);
         const [event] = await app.db.prisma.consentEvent.findMany({ where: { customerId: subject.id }, select: { ipHash: true } });
-        expect(event.ipHash).toBe(hashIp(expected));
+        expect(event.ipHash).toBe(hashIp(expected, testConfig().keys.proof));
       } finally {
         await server.close();
       }
@@ -202,7 +201,7 @@ describe('request bodies are limited while they stream', () => {
   });
 
   it('follows CONSENTQL_MAX_BODY_BYTES', async () => {
-    const yoga = serverWith({ maxBodyBytes: 1_000 });
+    const yoga = serverWith({ CONSENTQL_MAX_BODY_BYTES: '1000' });
     const query = `{ purposes { key } } # ${'x'.repeat(2_000)}`;
     const res = await yoga.fetch('http://localhost/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
     expect(res.status).toBe(413);
@@ -277,7 +276,7 @@ describe('CORS by allow-list', () => {
   });
 
   it('answers only the listed origins, without credentials', async () => {
-    const yoga = serverWith({ corsOrigins: ['https://app.example', 'https://admin.example'] });
+    const yoga = serverWith({ CONSENTQL_CORS_ORIGINS: 'https://app.example,https://admin.example' });
     const fetcher = (path: string, init?: RequestInit) => Promise.resolve(yoga.fetch(new Request(`http://localhost${path}`, init)));
     const allowed = await preflight(fetcher, 'https://admin.example');
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://admin.example');
@@ -300,9 +299,9 @@ describe('open subscriptions per client', () => {
   let propagation: Propagation;
   let server: Awaited<ReturnType<typeof listen>>;
   beforeAll(async () => {
-    propagation = await startPropagation(app.db, pino({ level: 'silent' }), testMasker(), { dispatch: false, pollIntervalMs: 200 });
+    propagation = await startPropagation(app.db, pino({ level: 'silent' }), testMasker(), testPropagationOptions({ dispatch: false, pollIntervalMs: 200 }));
     // Over a real socket: a subscription ends when its client disconnects, as in production.
-    server = await listen(serverWith());
+    server = await listen(serverWith({}, undefined, undefined, propagation));
   });
   afterAll(async () => {
     await server.close();
@@ -427,7 +426,7 @@ describe('unexpected errors', () => {
     process.env.NODE_ENV = 'development';
     const log = capturedLogger();
     try {
-      const res = await ask(serverWith({ env: 'development' }, log.logger, failingLookups(app.db)));
+      const res = await ask(serverWith({ NODE_ENV: 'development' }, log.logger, failingLookups(app.db)));
       const text = await res.text();
       const body = JSON.parse(text);
       expect(body.errors).toHaveLength(2);
@@ -449,7 +448,7 @@ describe('unexpected errors', () => {
   });
 
   it('carry their message with CONSENTQL_DEBUG_ERRORS=1', async () => {
-    const res = await ask(serverWith({ debugErrors: true }, pino({ level: 'silent' }), failingLookups(app.db)));
+    const res = await ask(serverWith({ CONSENTQL_DEBUG_ERRORS: '1' }, pino({ level: 'silent' }), failingLookups(app.db)));
     const body = await res.json();
     expect(body.errors[0].message).toBe('Unexpected error.');
     // The two fields fail in either order.

@@ -16,7 +16,7 @@ const stateOf = async (group: Locator) => (await group.locator('.state').textCon
 describe.skipIf(!chromiumPath)('the consent center in a real Chromium', () => {
   let app: App;
   let browser: Browser;
-  const config = { ...loadConfig({ NODE_ENV: 'development' }), databaseUrl: databaseUrl(), databasePoolSize: poolSize(), port: 0, host: '127.0.0.1' };
+  const config = loadConfig({ NODE_ENV: 'development', DATABASE_URL: databaseUrl(), DATABASE_POOL_SIZE: String(poolSize() ?? ''), PORT: '0', HOST: '127.0.0.1' });
 
   beforeAll(async () => {
     // The shared test database has other files' webhook subscriptions: this app must not deliver them.

@@ -1,18 +1,13 @@
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPropagation, type Propagation } from '../../src/propagation/index.ts';
 import { createTestApp, keyOf, type TestApp, testMasker } from '../support/app.ts';
 import { createSubject, WITHDRAW, GRANT } from '../consent/support.ts';
 import { readEvents } from './support.ts';
 
 let app: TestApp;
-let propagation: Propagation;
 beforeAll(async () => {
-  app = await createTestApp();
-  propagation = await startPropagation(app.db, pino({ level: 'silent' }), testMasker(), { dispatch: false, pollIntervalMs: 200 });
+  app = await createTestApp({ propagation: { dispatch: false, pollIntervalMs: 200 } });
 });
 afterAll(async () => {
-  await propagation.stop();
   await app.close();
 });
 

@@ -7,12 +7,11 @@ import { loadConfig } from '../../src/config.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { seed, syncPurposes } from '../../src/db/seed.ts';
-import { propagationOptionsFromEnv } from '../../src/propagation/config.ts';
 import { startPropagation, type Propagation } from '../../src/propagation/index.ts';
 import { addressAllowed, checkTarget, classifyAddress, targetPolicy, type Resolve } from '../../src/propagation/targets.ts';
 import { newWebhookSecret, sendWebhook, TARGET_NOT_ALLOWED, TARGET_URL_NOT_ALLOWED } from '../../src/propagation/webhooks.ts';
 import { createServer } from '../../src/server.ts';
-import { createTestApp, databaseUrl, keyOf, poolSize, testMasker, type TestApp } from '../support/app.ts';
+import { createTestApp, databaseUrl, keyOf, poolSize, testConfig, testMasker, testPropagationOptions, type TestApp } from '../support/app.ts';
 import { createSubject, WITHDRAW } from '../consent/support.ts';
 import { startReceiver, type Receiver, until } from './support.ts';
 
@@ -117,9 +116,9 @@ describe('the address classifier', () => {
     for (const bad of ['10.0.0.0/33', 'http://localhost', 'two words', '127.0.0.1:8080']) {
       expect(() => targetPolicy([bad])).toThrow(/CONSENTQL_WEBHOOK_ALLOW_HOSTS expects host names, IP addresses or CIDR ranges/);
     }
-    expect(propagationOptionsFromEnv({ CONSENTQL_WEBHOOK_ALLOW_HOSTS: ' 127.0.0.1, localhost ,' }).allowHosts).toEqual(['127.0.0.1', 'localhost']);
-    expect(propagationOptionsFromEnv({}).allowHosts).toEqual([]);
-    expect(() => propagationOptionsFromEnv({ CONSENTQL_WEBHOOK_ALLOW_HOSTS: '10.0.0.0/40' })).toThrow(/CONSENTQL_WEBHOOK_ALLOW_HOSTS/);
+    expect(loadConfig({ CONSENTQL_WEBHOOK_ALLOW_HOSTS: ' 127.0.0.1, localhost ,' }).propagation.allowHosts).toEqual(['127.0.0.1', 'localhost']);
+    expect(loadConfig({}).propagation.allowHosts).toEqual([]);
+    expect(() => loadConfig({ CONSENTQL_WEBHOOK_ALLOW_HOSTS: '10.0.0.0/40' })).toThrow(/CONSENTQL_WEBHOOK_ALLOW_HOSTS/);
   });
 
   it('refuses a name if any address it resolves to is refused (rebinding), without connecting', async () => {
@@ -238,23 +237,24 @@ describe('createWebhookSubscription refuses targets that are not public', () => 
     expect(await stored(fragment)).toBe(before);
   });
 
-  it('takes a loopback host listed in CONSENTQL_WEBHOOK_ALLOW_HOSTS (read from the environment without a dispatcher)', async () => {
+  it('takes a loopback host listed in CONSENTQL_WEBHOOK_ALLOW_HOSTS (from the server\'s config, without a dispatcher)', async () => {
     const port = await closedPort();
     const url = `http://localhost:${port}/hooks/consent`;
-    const saved = process.env.CONSENTQL_WEBHOOK_ALLOW_HOSTS;
-    process.env.CONSENTQL_WEBHOOK_ALLOW_HOSTS = 'localhost';
+    const listed = await createTestApp({ env: { CONSENTQL_WEBHOOK_ALLOW_HOSTS: 'localhost' } });
     try {
-      const { body } = await app.graphql(CREATE, { client: 'schema-admin', variables: { url } });
+      const { body } = await listed.graphql(CREATE, { client: 'schema-admin', variables: { url } });
       expect(body.errors).toBeUndefined();
       expect(body.data.createWebhookSubscription.subscription.url).toBe(url);
       // Not left behind for another file's dispatcher.
-      await app.db.prisma.webhookSubscription.delete({ where: { id: body.data.createWebhookSubscription.subscription.id } });
+      await listed.db.prisma.webhookSubscription.delete({ where: { id: body.data.createWebhookSubscription.subscription.id } });
       // Listing the name does not list the address.
-      const literal = await app.graphql(CREATE, { client: 'schema-admin', variables: { url: `http://127.0.0.1:${port}/` } });
+      const literal = await listed.graphql(CREATE, { client: 'schema-admin', variables: { url: `http://127.0.0.1:${port}/` } });
       expect(literal.body.errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'loopback' });
+      // The suite's own server, configured without the list, still refuses the name.
+      const refused = await app.graphql(CREATE, { client: 'schema-admin', variables: { url } });
+      expect(refused.body.errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'loopback' });
     } finally {
-      if (saved === undefined) delete process.env.CONSENTQL_WEBHOOK_ALLOW_HOSTS;
-      else process.env.CONSENTQL_WEBHOOK_ALLOW_HOSTS = saved;
+      await listed.close();
     }
   });
 });
@@ -334,21 +334,27 @@ describe('deliveries', () => {
       await pool.end();
     }
     db = await openDatabase({ databaseUrl: url, poolSize: poolSize() });
-    yoga = createServer({ config: loadConfig({ NODE_ENV: 'test' }), db, logger: pino({ level: 'silent' }) });
     const sink = new Writable({
       write(chunk, _encoding, done) {
         logs.push(chunk.toString());
         done();
       },
     });
-    propagation = await startPropagation(db, pino({ level: 'debug' }, sink), testMasker(), {
-      retrySchedule: [],
-      timeoutMs: TIMEOUT_MS,
-      pollIntervalMs: 100,
-      concurrency: 4,
-      // The receivers are addressed as localhost: 127.0.0.1 itself stays refused.
-      allowHosts: ['localhost'],
-    });
+    propagation = await startPropagation(
+      db,
+      pino({ level: 'debug' }, sink),
+      testMasker(),
+      testPropagationOptions({
+        retrySchedule: [],
+        timeoutMs: TIMEOUT_MS,
+        pollIntervalMs: 100,
+        concurrency: 4,
+        // The receivers are addressed as localhost: 127.0.0.1 itself stays refused.
+        allowHosts: ['localhost'],
+      }),
+    );
+    // createWebhookSubscription checks URLs against the dispatcher's own list.
+    yoga = createServer({ config: testConfig(), db, logger: pino({ level: 'silent' }), propagation });
     // Changes other files left undispatched are fanned out before these subscriptions exist.
     await until(
       async () => (await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM outbox_event WHERE dispatched_at IS NULL`)).rows[0].n,

@@ -1,7 +1,6 @@
 import pino from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPropagation, type Propagation } from '../../src/propagation/index.ts';
 import { createTestApp, keyOf, type TestApp, testMasker } from '../support/app.ts';
 import { createSubject, GRANT, WITHDRAW } from '../consent/support.ts';
 import { percentile, readEvents, startReceiver, type Receiver, until } from './support.ts';
@@ -10,7 +9,6 @@ import { percentile, readEvents, startReceiver, type Receiver, until } from './s
 // dispatcher with another retry schedule takes these deliveries.
 
 let app: TestApp;
-let propagation: Propagation;
 let receiver: Receiver;
 let secret: string;
 let subscriptionId: string;
@@ -18,15 +16,16 @@ let subscriptionId: string;
 const RETRIES = [150, 300];
 
 beforeAll(async () => {
-  app = await createTestApp();
   receiver = await startReceiver();
-  propagation = await startPropagation(app.db, pino({ level: 'silent' }), testMasker(), {
-    retrySchedule: RETRIES,
-    timeoutMs: 2000,
-    pollIntervalMs: 200,
-    concurrency: 8,
-    // The receiver listens on loopback, which is refused unless listed; createWebhookSubscription reads the same list.
-    allowHosts: ['127.0.0.1'],
+  app = await createTestApp({
+    propagation: {
+      retrySchedule: RETRIES,
+      timeoutMs: 2000,
+      pollIntervalMs: 200,
+      concurrency: 8,
+      // The receiver listens on loopback, which is refused unless listed; createWebhookSubscription reads the same list.
+      allowHosts: ['127.0.0.1'],
+    },
   });
   const created = await app.graphql(
     `mutation($url: String!) { createWebhookSubscription(url: $url, purposes: ["marketing"], description: "email platform") { secret subscription { id url purposes active } } }`,
@@ -41,7 +40,6 @@ afterAll(async () => {
     client: 'schema-admin',
     variables: { id: subscriptionId },
   });
-  await propagation.stop();
   await receiver.close();
   await app.close();
 });

@@ -5,14 +5,19 @@ import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import { createServer } from '../../src/server.ts';
-import { createMasker, parseHmacKeys } from '../../src/masking/index.ts';
+import { createMasker } from '../../src/masking/index.ts';
+import { startPropagation, type Propagation, type PropagationOptions } from '../../src/propagation/index.ts';
 import { DEMO_CLIENTS } from '../../src/db/demo-clients.ts';
 
 export const databaseUrl = () => inject('databaseUrl');
 /** The socket peer of every test request (a documentation address, RFC 5737). */
 export const TEST_PEER_ADDRESS = '192.0.2.10';
+/** A test server's settings: NODE_ENV=test and what `env` adds, read as the server reads the environment. */
+export const testConfig = (env: Record<string, string> = {}): Config => loadConfig({ NODE_ENV: 'test', ...env });
 /** The masker of a test server (the development key), for pseudonyms in webhook notices. */
-export const testMasker = () => createMasker(parseHmacKeys(undefined, { production: false }));
+export const testMasker = () => createMasker(testConfig().keys.hmac);
+/** Propagation settings of a test: the defaults with `overrides`. */
+export const testPropagationOptions = (overrides: Partial<PropagationOptions> = {}): PropagationOptions => ({ ...testConfig().propagation, ...overrides });
 /** One connection per pool on PGlite: its socket server cannot keep connections apart (src/db/database.ts). */
 export const poolSize = () => (inject('databaseKind') === 'pglite' ? 1 : undefined);
 
@@ -32,8 +37,19 @@ export interface GraphQLBody<Result> {
   extensions?: any;
 }
 
+export interface TestAppOptions {
+  /** Environment variables the server's config is read from, beyond NODE_ENV=test. */
+  env?: Record<string, string>;
+  /** Another database than the suite's (a scratch one). */
+  databaseUrl?: string;
+  /** Start the change hub (and the webhook dispatcher unless `dispatch: false`) with these settings. */
+  propagation?: Partial<PropagationOptions>;
+}
+
 export interface TestApp {
   db: Database;
+  /** Null unless started with the `propagation` option. */
+  propagation: Propagation | null;
   /** SQL statements Prisma sent since the last `resetQueries()`. */
   queries: string[];
   resetQueries(): void;
@@ -52,16 +68,22 @@ export function keyOf(clientName: string): string {
   return client.apiKey;
 }
 
-export async function createTestApp(overrides: Partial<Config> = {}): Promise<TestApp> {
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const queries: string[] = [];
-  const config = { ...loadConfig({ NODE_ENV: 'test' }), ...overrides };
-  const db = await openDatabase({ databaseUrl: overrides.databaseUrl ?? databaseUrl(), poolSize: poolSize(), onQuery: (sql) => queries.push(sql) });
-  const yoga = createServer({ config, db, logger: pino({ level: 'silent' }) });
+  const config = testConfig(options.env);
+  const db = await openDatabase({ databaseUrl: options.databaseUrl ?? databaseUrl(), poolSize: poolSize(), onQuery: (sql) => queries.push(sql) });
+  const logger = pino({ level: 'silent' });
+  const masker = createMasker(config.keys.hmac);
+  const propagation = options.propagation
+    ? await startPropagation(db, logger, masker, { ...config.propagation, ...options.propagation })
+    : null;
+  const yoga = createServer({ config, db, logger, masker, ...(propagation ? { propagation } : {}) });
   // As node:http would give it: the peer address the proof of consent hashes (src/http/trusted-proxies.ts).
   const peer = { req: { socket: { remoteAddress: TEST_PEER_ADDRESS } } };
   const fetchPath = (path: string, init?: RequestInit) => Promise.resolve(yoga.fetch(new Request(`http://localhost${path}`, init), peer));
   return {
     db,
+    propagation,
     queries,
     resetQueries: () => queries.splice(0),
     fetch: fetchPath,
@@ -76,6 +98,9 @@ export async function createTestApp(overrides: Partial<Config> = {}): Promise<Te
       });
       return { status: response.status, body: await response.json() };
     },
-    close: () => db.close(),
+    async close() {
+      await propagation?.stop();
+      await db.close();
+    },
   };
 }

@@ -1,7 +1,6 @@
 import { ConsentQLError } from '../../errors.ts';
 import { latestCursor, pageSize, parseCursor, readChanges } from '../../propagation/changes.ts';
 import type { ConsentChange } from '../../propagation/changes.ts';
-import { hubFor } from '../../propagation/hub.ts';
 import { statusOf, suppressedPage } from '../../propagation/suppression.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
@@ -121,7 +120,7 @@ builder.subscriptionFields((t) => ({
           { argument: 'customerId' },
         );
       }
-      const hub = hubFor(ctx.db);
+      const hub = ctx.propagation?.hub;
       if (!hub) {
         throw new ConsentQLError('CONSENT_UNAVAILABLE', 'Live consent changes are not running on this instance; poll consentChanges instead.');
       }

@@ -58,10 +58,10 @@ export function proofOf(ctx: Context, proof: ProofFields | null | undefined): { 
         { argument: 'proof.ipAddress' },
       );
     }
-    return { ipHash: hashIp(proof.ipAddress), userAgent: trimUserAgent(proof.userAgent) };
+    return { ipHash: hashIp(proof.ipAddress, ctx.proofKey), userAgent: trimUserAgent(proof.userAgent) };
   }
   return {
-    ipHash: hashIp(clientAddressOf(ctx)),
+    ipHash: hashIp(clientAddressOf(ctx), ctx.proofKey),
     userAgent: trimUserAgent(ctx.request?.headers.get('user-agent')),
   };
 }

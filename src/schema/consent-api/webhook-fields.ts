@@ -1,13 +1,9 @@
 import { ConsentQLError } from '../../errors.ts';
-import type { Database } from '../../db/database.ts';
-import { propagationOptionsFromEnv } from '../../propagation/config.ts';
-import { kickDispatcher } from '../../propagation/index.ts';
+import { OUTBOX_CHANNEL } from '../../consent/notify.ts';
 import {
   ALLOW_HOSTS_SETTING,
   checkTarget,
   describeKind,
-  registeredTargetPolicy,
-  targetPolicy,
   withoutCredentials,
   type TargetCheck,
   type TargetPolicy,
@@ -30,14 +26,6 @@ function uuidArg(value: string | number, argument: string): string {
 /** How long creating a subscription waits for the host's addresses; past it the URL is taken (each delivery checks again). */
 const LOOKUP_TIMEOUT_MS = 3000;
 
-/**
- * The allow-list the deliveries use: the running dispatcher's (so a test's
- * startPropagation options apply here too), else the environment's, which
- * is what a dispatcher on another instance reads.
- */
-function policyFor(db: Database): TargetPolicy {
-  return registeredTargetPolicy(db) ?? targetPolicy(propagationOptionsFromEnv().allowHosts);
-}
 
 /**
  * An http(s) URL without credentials whose host is public or allow-listed.
@@ -104,7 +92,7 @@ builder.mutationFields((t) => ({
         throw new ConsentQLError('BAD_USER_INPUT', 'purposes expects at least one purpose key, but got an empty list.', { argument: 'purposes' });
       }
       const purposes = [...new Set(args.purposes.map((p) => knownPurpose(p, 'purposes').key))];
-      const url = await endpoint(args.url, policyFor(ctx.db));
+      const url = await endpoint(args.url, ctx.webhookTargets);
       const secret = newWebhookSecret();
       const subscription = await ctx.db.prisma.webhookSubscription.create({
         data: { url, purposes, secret, description: args.description ?? null },
@@ -144,7 +132,9 @@ builder.mutationFields((t) => ({
           { argument: 'id', received: delivery.status },
         );
       }
-      kickDispatcher(ctx.db);
+      // Sent now: by this process's dispatcher, if it runs one, and by the workers, woken as by a new change.
+      ctx.propagation?.dispatcher?.kick();
+      await ctx.db.pool.query('SELECT pg_notify($1, $2)', [OUTBOX_CHANNEL, 'replay']);
       return replayed;
     },
   }),
