@@ -1,20 +1,45 @@
-import { startApp } from './app.ts';
+import { createLogger, startApp, type App } from './app.ts';
 import { loadConfig } from './config.ts';
 import { DEMO_CLIENTS } from './db/demo-clients.ts';
+import { installProcessHandlers } from './lifecycle.ts';
 import { demoConsentCenterLink } from './web/issue-link.ts';
 
-let config: ReturnType<typeof loadConfig>;
-let app: Awaited<ReturnType<typeof startApp>>;
-const started = performance.now();
-try {
-  config = loadConfig();
-  app = await startApp(config);
-} catch (error) {
-  // A start-up failure is the operator's to fix: say what, not where in our code.
+/** A start-up failure is the operator's to fix: say what, not where in our code. */
+function cannotStart(error: unknown): never {
   console.error(`ConsentQL could not start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 }
-const { logger } = app;
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+  if (config.role === 'worker') {
+    throw new Error('CONSENTQL_ROLE=worker: start delivery workers with `npm run worker`; `npm start` serves the API (CONSENTQL_ROLE=all or api).');
+  }
+} catch (error) {
+  cannotStart(error);
+}
+const logger = createLogger(config);
+const started = performance.now();
+const starting = startApp(config, logger);
+let app: App | undefined;
+// From here on: SIGTERM/SIGINT stop the server in order (a signal during start-up waits for the start to end),
+// a second signal exits at once, and a fatal error is logged and exits 1 (src/lifecycle.ts).
+const process_ = installProcessHandlers({
+  logger,
+  shutdown: async () => {
+    const running = await starting.catch(() => undefined);
+    await running?.close();
+  },
+  flush: async () => {
+    await app?.flush();
+  },
+});
+try {
+  app = await starting;
+} catch (error) {
+  cannotStart(error);
+}
 
 logger.info(
   { database: app.db.location, embedded: Boolean(app.db.embedded), mode: config.mode, ms: Math.round(performance.now() - started) },
@@ -26,24 +51,13 @@ if (config.env !== 'production') {
   ).join('\n');
   logger.info(`demo clients (development only):\n${clients}`);
 }
-const consentCenterDemoLink = await demoConsentCenterLink(app.db, config, app.url);
+// Not once a signal has begun the shutdown (the database may be closing).
+const consentCenterDemoLink = process_.stopping() ? null : await demoConsentCenterLink(app.db, config, app.url);
 if (consentCenterDemoLink) {
   logger.info(`consent center (demo link for CRM-EU-NO-MARKETING, development only): ${consentCenterDemoLink}`);
 }
-logger.info(`ConsentQL ready: GraphiQL at ${app.url}`);
-
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    app.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  });
+if (app.metricsUrl) logger.info(`metrics at ${app.metricsUrl}`);
+if (!process_.stopping()) {
+  // GraphiQL is served outside production only (src/server.ts).
+  logger.info(config.env === 'production' ? `ConsentQL ready: API at ${app.url}` : `ConsentQL ready: GraphiQL at ${app.url}`);
 }

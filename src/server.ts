@@ -6,17 +6,19 @@ import { ConsentQLError } from './errors.ts';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
-import { createMasker, parseHmacKeys } from './masking/index.ts';
+import { createMasker, type Masker } from './masking/index.ts';
+import type { Propagation } from './propagation/index.ts';
+import { targetPolicy } from './propagation/targets.ts';
 import { buildSchema } from './schema/index.ts';
 import { createCursorSeal } from './schema/pagination/cursor-seal.ts';
 import type { Context } from './schema/context.ts';
 import { createClientDirectory } from './http/clients.ts';
 import { usePurposeGate } from './http/purpose-gate.ts';
 import { useConsentExtension } from './http/consent-extension.ts';
-import { useDatabaseHealth } from './http/health.ts';
+import { HEALTH_PATH, LIVENESS_PATH, READINESS_PATH, useHealthChecks } from './http/health.ts';
 import { useCostLimit, useRateLimit } from './http/cost-limit.ts';
 import { applyPermissions } from './http/permissions.ts';
-import { recordAccess } from './audit/access-log.ts';
+import { AccessLog, useAccessLogAdmission } from './audit/access-log.ts';
 import { useConsentCenter } from './web/consent-center.ts';
 import { CONSENT_CENTER_PATH } from './web/page.ts';
 import { TrustedProxies, useClientAddress } from './http/trusted-proxies.ts';
@@ -25,9 +27,12 @@ import { useCorsAllowList } from './http/cors.ts';
 import { SubscriptionSlots, useSubscriptionCap } from './http/subscription-cap.ts';
 import { useNotFound } from './http/not-found.ts';
 import { yogaLogging } from './http/error-log.ts';
+import { METRICS_PATH, useMetricsEndpoint, type Metrics } from './http/metrics.ts';
+import { requestAwareLogger, useRequestLog } from './http/request-log.ts';
+import { useShutdown, type Shutdown } from './lifecycle.ts';
 
 export const GRAPHQL_PATH = '/graphql';
-export const HEALTH_PATH = '/health';
+export { HEALTH_PATH };
 
 const EXAMPLE_QUERY = `# The support chatbot reads tickets under the "support" purpose.
 # Change the headers below to act as another demo client
@@ -89,20 +94,36 @@ export interface ServerOptions {
   benchmarkBaseline?: boolean;
   /** `npm run bench` only: the same server without graphql-shield, to measure what it costs. */
   benchmarkWithoutShield?: boolean;
+  /** This process's change hub and webhook dispatcher (live subscriptions, replays); without it, `consentChanged` says it is not running here. */
+  propagation?: Propagation;
+  /** Pseudonyms and masks; one per process (its HMAC cache), made from config.keys.hmac when not given. */
+  masker?: Masker;
+  /** Access records, written in batches (src/audit/access-log.ts); one with default settings when not given. Its owner flushes it on shutdown. */
+  accessLog?: AccessLog;
+  /** Prometheus metrics; without them the request metrics are not kept and /metrics does not exist. */
+  metrics?: Metrics;
+  /** The instance's shutdown state: readiness answers 503 and subscription streams end once it begins. */
+  shutdown?: Shutdown;
+  /** GET /metrics on this port needs `Authorization: Bearer <token>` (CONSENTQL_METRICS_TOKEN); unset: no /metrics here. */
+  metricsToken?: string;
+  /** The longest the database may take to answer /readyz and /health, in ms (CONSENTQL_READINESS_TIMEOUT). */
+  readinessTimeoutMs?: number;
 }
 
-export function createServer({ config, db, logger, benchmarkBaseline, benchmarkWithoutShield }: ServerOptions): YogaServerInstance<Record<string, unknown>, Context> {
-  const keyring = parseHmacKeys(config.hmacKeys, {
-    production: config.env === 'production',
-    log: (msg) => logger.warn(msg),
-  });
-  const masker = createMasker(keyring);
+export function createServer(options: ServerOptions): YogaServerInstance<Record<string, unknown>, Context> {
+  const { config, db, benchmarkBaseline, benchmarkWithoutShield, propagation, metrics, shutdown } = options;
+  // Every line logged while a request is handled carries its id (src/http/request-log.ts).
+  const logger = requestAwareLogger(options.logger);
+  const accessLog = options.accessLog ?? new AccessLog(db, logger);
+  const keyring = config.keys.hmac;
+  const masker = options.masker ?? createMasker(keyring);
+  const webhookTargets = propagation?.targets ?? targetPolicy(config.propagation.allowHosts);
   const cursors = createCursorSeal(keyring);
   const built = buildSchema({ benchmarkBaseline });
   const schema = benchmarkWithoutShield ? built : applyPermissions(built);
   const authenticate = createClientDirectory(db, { logger });
-  const trustedProxies = new TrustedProxies(config.trustedProxies);
-  const subscriptionSlots = new SubscriptionSlots(config.maxSubscriptionsPerClient);
+  const trustedProxies = new TrustedProxies(config.http.trustedProxies);
+  const subscriptionSlots = new SubscriptionSlots(config.http.maxSubscriptionsPerClient);
 
   return createYoga<Record<string, unknown>, Context>({
     schema,
@@ -116,11 +137,11 @@ export function createServer({ config, db, logger, benchmarkBaseline, benchmarkW
     // Unexpected errors reach clients as "Unexpected error." without message or
     // stack trace, whatever NODE_ENV says (Yoga would show both under
     // development), unless CONSENTQL_DEBUG_ERRORS=1; coded errors pass through.
-    maskedErrors: { isDev: config.debugErrors },
+    maskedErrors: { isDev: config.http.debugErrors },
     // CORS only for the origins listed in CONSENTQL_CORS_ORIGINS (useCorsAllowList below); Yoga's own reflects any origin.
     cors: false,
     // Yoga's own check, behind useBodyLimit (which answers first, with PAYLOAD_TOO_LARGE); it also refuses a malformed Content-Length.
-    maxRequestBodySize: config.maxBodyBytes,
+    maxRequestBodySize: config.http.maxBodyBytes,
     renderGraphiQL: renderGraphiQLOnce,
     graphiql:
       config.env === 'production'
@@ -130,13 +151,28 @@ export function createServer({ config, db, logger, benchmarkBaseline, benchmarkW
             defaultQuery: EXAMPLE_QUERY,
             headers: JSON.stringify({ Authorization: 'Bearer dev-support-chatbot-key', 'X-Purpose': 'support' }, null, 2),
           },
-    context: () => ({ db, masker, cursors, mode: config.mode, client: null, consent: null, authenticate }),
+    context: () => ({
+      db,
+      masker,
+      cursors,
+      mode: config.mode,
+      proofKey: config.keys.proof,
+      propagation: propagation ?? null,
+      webhookTargets,
+      client: null,
+      consent: null,
+      authenticate,
+    }),
     plugins: [
+      // First: the request id, the request's log line and its metrics, around everything else.
+      useRequestLog({ logger: options.logger, metrics, graphqlPath: GRAPHQL_PATH, quietPaths: [HEALTH_PATH, LIVENESS_PATH, READINESS_PATH, METRICS_PATH] }),
+      // Subscription streams end when the instance shuts down.
+      ...(shutdown ? [useShutdown(shutdown)] : []),
       // Before anything reads the request: whose address it comes from (X-Forwarded-For only from
       // CONSENTQL_TRUSTED_PROXIES), and a bound on its body, enforced while it streams in.
       useClientAddress(trustedProxies),
-      useBodyLimit(() => config.maxBodyBytes),
-      ...(config.corsOrigins.length > 0 ? [useCorsAllowList(config.corsOrigins)] : []),
+      useBodyLimit(() => config.http.maxBodyBytes),
+      ...(config.http.corsOrigins.length > 0 ? [useCorsAllowList(config.http.corsOrigins)] : []),
       // Bounds on what one request may ask for, checked before execution:
       // the deepest meaningful selection (customers → edges → node → tickets
       // → messages → body) is 6 levels, and aliases could repeat a costly
@@ -153,21 +189,32 @@ export function createServer({ config, db, logger, benchmarkBaseline, benchmarkW
         blockFieldSuggestion: { enabled: false },
       }),
       // Before the purpose gate, so that a refused request runs no SQL at all (not even authentication).
-      useCostLimit({ maxRows: config.maxRows }),
-      useDatabaseHealth(db, HEALTH_PATH),
-      useConsentCenter({ db, keyring, logger, mode: config.mode }),
+      useCostLimit({ maxRows: config.limits.maxRows }),
+      useHealthChecks({
+        db,
+        shuttingDown: () => shutdown?.shuttingDown ?? false,
+        auditSaturated: () => accessLog.saturated,
+        readinessTimeoutMs: options.readinessTimeoutMs,
+      }),
+      ...(metrics ? [useMetricsEndpoint(metrics, options.metricsToken)] : []),
+      useConsentCenter({ db, keyring, logger, mode: config.mode, proofKey: config.keys.proof }),
       usePurposeGate(),
       // After the gate, which authenticates: one token bucket per client id.
-      ...(config.rateLimit ? [useRateLimit(config.rateLimit)] : []),
+      ...(config.limits.rateLimit ? [useRateLimit(config.limits.rateLimit)] : []),
       // Open subscriptions per client, held from a stream's start to its end.
       useSubscriptionCap(subscriptionSlots),
+      // After the gate, which decides whether the request reads personal data: refused while its read could not be recorded.
+      useAccessLogAdmission(accessLog),
       useConsentExtension({
-        onDecided: (ctx, operationName) => recordAccess(db, logger, ctx, operationName),
+        onDecided: (ctx, operationName) => accessLog.recordRead(ctx, operationName),
       }),
       // Last: a path none of the above serves (health and the consent center answer before it).
       useNotFound([
         { path: GRAPHQL_PATH, description: 'the GraphQL API' + (config.env === 'production' ? '' : ' and GraphiQL') },
-        { path: HEALTH_PATH, description: 'health check' },
+        { path: HEALTH_PATH, description: 'health check (readiness)' },
+        { path: LIVENESS_PATH, description: 'liveness probe' },
+        { path: READINESS_PATH, description: 'readiness probe' },
+        ...(metrics && options.metricsToken ? [{ path: METRICS_PATH, description: 'Prometheus metrics (bearer token)' }] : []),
         { path: CONSENT_CENTER_PATH, description: 'consent center, through a personal link' },
       ]),
     ],

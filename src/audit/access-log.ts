@@ -1,28 +1,237 @@
 import type { Logger } from 'pino';
+import type { Plugin } from 'graphql-yoga';
 import type { Database } from '../db/database.ts';
+import { ConsentQLError } from '../errors.ts';
 import type { Context } from '../schema/context.ts';
 
+// Who read whose data for which purpose: one access_record row per read,
+// written off the request path. Records wait in memory and go to the database
+// in batches (one multi-row INSERT, through unnest) every `flushIntervalMs`,
+// or as soon as `batchSize` are waiting. A failed batch stays queued and is
+// tried again at the next flush: a record is only ever removed from the
+// queue once its row is committed.
+//
+// The queue is bounded. When the database cannot take records for long
+// enough that `maxQueue` are waiting, the policy is to keep every record
+// and stop taking new reads: the queue is "saturated", an error is logged
+// with the counts (at most every 10 s), readiness (/readyz, /health) answers
+// 503 so that a load balancer stops sending traffic, and a request that
+// would read personal data is refused with CONSENT_UNAVAILABLE (503,
+// Retry-After) before any data is read (useAccessLogAdmission). Requests
+// already past that point still queue their record, so the queue can exceed
+// `maxQueue` by at most the requests in flight. Records are never dropped
+// silently; the only way one is lost is a shutdown (or crash) while the
+// database is unreachable, and that is logged as an error with the count.
+
+export interface AccessRecord {
+  clientId: string | null;
+  purposeKey: string;
+  operation: string | null;
+  subjectIds: string[];
+  fieldsMasked: number;
+  rowsExcluded: number | null;
+}
+
+export interface AccessLogOptions {
+  /** The longest a record waits in memory before a flush starts, in ms. */
+  flushIntervalMs?: number;
+  /** Records per INSERT; a flush starts as soon as this many are waiting. */
+  batchSize?: number;
+  /** Records waiting beyond which reads of personal data are refused (see above). */
+  maxQueue?: number;
+}
+
+export const ACCESS_LOG_DEFAULTS = { flushIntervalMs: 200, batchSize: 500, maxQueue: 50_000 } as const;
+
+const INSERT = `INSERT INTO access_record (client_id, purpose_key, operation, subject_ids, fields_masked, rows_excluded)
+SELECT r.client_id, r.purpose_key, r.operation,
+       ARRAY(SELECT t.id FROM jsonb_array_elements_text(r.subject_ids) WITH ORDINALITY AS t(id, n) ORDER BY t.n),
+       r.fields_masked, r.rows_excluded
+  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::int[], $6::int[])
+       AS r(client_id, purpose_key, operation, subject_ids, fields_masked, rows_excluded)`;
+
+export class AccessLog {
+  private readonly queue: AccessRecord[] = [];
+  private readonly flushIntervalMs: number;
+  private readonly batchSize: number;
+  readonly maxQueue: number;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | null = null;
+  private closed = false;
+  private lastSaturationLog = 0;
+  private failedSince: number | null = null;
+  private written = 0;
+  private failures = 0;
+
+  private readonly db: Database;
+  private readonly logger: Logger;
+
+  constructor(db: Database, logger: Logger, options: AccessLogOptions = {}) {
+    this.db = db;
+    this.logger = logger;
+    this.flushIntervalMs = options.flushIntervalMs ?? ACCESS_LOG_DEFAULTS.flushIntervalMs;
+    this.batchSize = options.batchSize ?? ACCESS_LOG_DEFAULTS.batchSize;
+    this.maxQueue = Math.max(options.maxQueue ?? ACCESS_LOG_DEFAULTS.maxQueue, this.batchSize);
+  }
+
+  /** Records waiting to be written. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Rows written since start. */
+  get writtenCount(): number {
+    return this.written;
+  }
+
+  /** Batches that failed to be written since start (each was retried). */
+  get failedFlushes(): number {
+    return this.failures;
+  }
+
+  /** As many records wait as the bound allows: new reads of personal data are refused until they are written. */
+  get saturated(): boolean {
+    return this.queue.length >= this.maxQueue;
+  }
+
+  /** Queues the record of one read (never throws, never waits). */
+  record(record: AccessRecord): void {
+    this.queue.push(record);
+    if (this.closed) {
+      // A read that finished during shutdown: written by the final flush, which is still to come or under way.
+      void this.flush();
+      return;
+    }
+    if (this.saturated) this.reportSaturation();
+    if (this.queue.length >= this.batchSize) void this.flush();
+    else this.schedule();
+  }
+
+  /** Queues the record of the read a request's consent decisions describe (after the response is decided). */
+  recordRead(ctx: Context, operationName: string | undefined): void {
+    const consent = ctx.consent;
+    if (!consent) return;
+    this.record({
+      clientId: ctx.client?.id ?? null,
+      purposeKey: consent.purpose.key,
+      operation: operationName ?? null,
+      subjectIds: consent.subjectIds(),
+      fieldsMasked: consent.maskedFields,
+      rowsExcluded: consent.excludedRows,
+    });
+  }
+
+  /**
+   * Writes what is queued now (and what is queued while it writes), one batch
+   * after another; resolves when the queue is empty or a batch failed (the
+   * failed records stay queued). Concurrent calls share one flush.
+   */
+  flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.flushing ??= this.drain().finally(() => {
+      this.flushing = null;
+      // Records that arrived after the last batch, or a failed batch: next interval.
+      if (this.queue.length > 0 && !this.closed) this.schedule();
+    });
+    return this.flushing;
+  }
+
+  /**
+   * Stops the timer and writes everything queued, retrying failed batches
+   * until `timeoutMs` has passed; what is still unwritten then is counted in an
+   * error log line (never dropped silently). Records arriving meanwhile are written too.
+   */
+  async close(timeoutMs = 5_000): Promise<{ unwritten: number }> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await this.flush();
+      if (this.queue.length === 0) return { unwritten: 0 };
+      if (Date.now() >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250, Math.max(0, deadline - Date.now()))));
+    }
+    const unwritten = this.queue.length;
+    this.logger.error(
+      { unwritten, written: this.written, since: this.failedSince ? new Date(this.failedSince).toISOString() : null },
+      'access records could not be written before shutdown; these reads have no audit record',
+    );
+    return { unwritten };
+  }
+
+  private schedule(): void {
+    if (this.timer || this.flushing || this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, this.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.slice(0, this.batchSize);
+      try {
+        await this.db.pool.query(INSERT, [
+          batch.map((r) => r.clientId),
+          batch.map((r) => r.purposeKey),
+          batch.map((r) => r.operation),
+          batch.map((r) => JSON.stringify(r.subjectIds)),
+          batch.map((r) => r.fieldsMasked),
+          batch.map((r) => r.rowsExcluded),
+        ]);
+      } catch (error) {
+        this.failedSince ??= Date.now();
+        this.failures += 1;
+        // Counts only: the records name subjects.
+        this.logger.error({ err: error, batch: batch.length, pending: this.queue.length }, 'could not write access records; they stay queued and are retried');
+        return;
+      }
+      this.queue.splice(0, batch.length);
+      this.written += batch.length;
+      if (this.failedSince !== null) {
+        this.logger.warn({ pending: this.queue.length, failingForMs: Date.now() - this.failedSince }, 'access records are being written again');
+        this.failedSince = null;
+      }
+    }
+  }
+
+  private reportSaturation(): void {
+    const now = Date.now();
+    if (now - this.lastSaturationLog < 10_000) return;
+    this.lastSaturationLog = now;
+    this.logger.error(
+      { pending: this.queue.length, maxQueue: this.maxQueue, written: this.written, failingForMs: this.failedSince ? now - this.failedSince : null },
+      'access records are not being written fast enough: reads of personal data are refused (CONSENT_UNAVAILABLE) until the queue drains',
+    );
+  }
+}
+
 /**
- * Records who read whose data for which purpose, after the response is
- * decided and without delaying it: the write is not awaited. A failed write
- * is logged, never surfaced to the client whose read already succeeded.
+ * After the purpose gate (which decides whether a request reads personal
+ * data): while the access log is saturated, such a request is refused before
+ * any data is read, since its read could not be recorded.
  */
-export function recordAccess(db: Database, logger: Logger, ctx: Context, operationName: string | undefined): void {
-  const consent = ctx.consent;
-  if (!consent) return;
-  const summary = {
-    clientId: ctx.client?.id ?? null,
-    purposeKey: consent.purpose.key,
-    operation: operationName ?? null,
-    subjectIds: consent.subjectIds(),
-    fieldsMasked: consent.maskedFields,
-    rowsExcluded: consent.excludedRows,
+export function useAccessLogAdmission(accessLog: AccessLog): Plugin<Context> {
+  const refuse = (contextValue: unknown, stop: (result: { errors: ConsentQLError[] }) => void) => {
+    if (!(contextValue as Context).consent || !accessLog.saturated) return;
+    stop({
+      errors: [
+        new ConsentQLError(
+          'CONSENT_UNAVAILABLE',
+          'Reads of personal data are paused: their access records cannot be written at the moment. Try again shortly.',
+          { reason: 'AUDIT_BACKLOG' },
+          { 'Retry-After': '5' },
+        ),
+      ],
+    });
   };
-  db.pool
-    .query(
-      `INSERT INTO access_record (client_id, purpose_key, operation, subject_ids, fields_masked, rows_excluded)
-       VALUES ($1, $2, $3, $4, $5, $6)`,
-      [summary.clientId, summary.purposeKey, summary.operation, summary.subjectIds, summary.fieldsMasked, summary.rowsExcluded],
-    )
-    .catch((error: unknown) => logger.error({ err: error, audit: summary }, 'could not record access'));
+  return {
+    onExecute: ({ args, setResultAndStopExecution }) => refuse(args.contextValue, setResultAndStopExecution),
+    onSubscribe: ({ args, setResultAndStopExecution }) => refuse(args.contextValue, setResultAndStopExecution),
+  };
 }

@@ -45,6 +45,7 @@ export async function recordConsent(db: Database, request: ConsentRequest): Prom
     ? { clientId: request.clientId, key: request.idempotencyKey, fingerprint: requestFingerprint(subject.id, request) }
     : null;
   let lastOutboxId: bigint | null = null;
+  let written: ConsentEvent[] = [];
   const result = await db.prisma.$transaction(
     async (tx) => {
       if (keyed) {
@@ -73,11 +74,13 @@ export async function recordConsent(db: Database, request: ConsentRequest): Prom
       }
       const gpc = request.gpcSignal ? await honourGpc(tx, request, subject, regime, now) : null;
       if (gpc?.outboxId) lastOutboxId = gpc.outboxId;
+      written = [...events, ...(gpc?.recorded ?? [])];
       return { events, replayed: false, gpc: gpc?.outcome ?? null };
     },
     { timeout: 15_000, maxWait: 10_000 },
   );
   if (lastOutboxId !== null) announceCommitted(db, lastOutboxId);
+  if (written.length > 0) db.signals.consentRecorded.emit(written);
   return result;
 }
 
@@ -241,9 +244,11 @@ async function append(tx: Tx, subject: SubjectRecord, regime: Regime, now: Date,
  * the subject confirming a business-specific setting.
  */
 async function honourGpc(tx: Tx, request: ConsentRequest, subject: SubjectRecord, regime: Regime, now: Date) {
+  const recorded: ConsentEvent[] = [];
   const outcome = (honoured: boolean, reason: GpcOutcome['reason'], eventId: bigint | null = null, outboxId: bigint | null = null) => ({
     outcome: { honoured, reason, eventId },
     outboxId,
+    recorded,
   });
   if (!gpcIsLegalOptOut(subject.country, subject.region)) return outcome(false, 'NOT_REQUIRED_FOR_RESIDENCE');
   if (GPC_OPT_OUT_PURPOSES.some((p) => request.purposes.includes(p))) return outcome(false, 'EXPLICIT_CHOICE_IN_REQUEST');
@@ -265,6 +270,7 @@ async function honourGpc(tx: Tx, request: ConsentRequest, subject: SubjectRecord
       userAgent: request.userAgent,
       keyed: null,
     });
+    recorded.push(appended.event);
     last = { eventId: appended.event.id, outboxId: appended.outboxId };
   }
   return last ? outcome(true, 'RECORDED', last.eventId, last.outboxId) : outcome(true, 'ALREADY_OPTED_OUT');

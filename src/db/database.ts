@@ -6,6 +6,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.ts';
+import { createSignals, type DatabaseSignals } from './signals.ts';
 
 // One code path for both databases: the embedded PGlite is served over the
 // PostgreSQL wire protocol, so Prisma, raw SQL and the migration runner all
@@ -21,6 +22,10 @@ export interface Database {
   location: string;
   /** The PGlite instance when embedded (LISTEN/NOTIFY works only in-process there). */
   embedded: PGlite | undefined;
+  /** Changes committed through this handle, announced within the process (src/db/signals.ts). */
+  signals: DatabaseSignals;
+  /** Runs `cleanup` when the database is closed, before its pool ends (listeners holding a connection of their own). */
+  onClose(cleanup: () => Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -31,10 +36,19 @@ export interface OpenOptions {
   /** Connections in the pool; 1 for a PGlite behind a socket (see below). */
   poolSize?: number;
   /**
-   * PostgreSQL only: statement and idle-in-transaction timeout in ms, so one
-   * slow request cannot hold a connection (or the ledger lock) for ever.
+   * PostgreSQL only: statement timeout in ms (0: none), so one slow request
+   * cannot hold a connection (or the ledger lock) for ever.
    */
   statementTimeoutMs?: number;
+  /**
+   * PostgreSQL only: the longest a transaction may sit idle, in ms (0: no
+   * limit); the statement timeout unless set.
+   */
+  idleInTransactionTimeoutMs?: number;
+  /** The longest to wait for a connection (a new one, or a free one from a full pool), in ms; 0: no limit. Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Called when an idle pooled connection fails (the pool drops it and opens another when needed); default: a line on stderr. */
+  onPoolError?: (error: Error) => void;
   /** Called with each SQL statement Prisma sends (round-trip counting in tests). */
   onQuery?: (sql: string) => void;
 }
@@ -120,16 +134,21 @@ async function connect(
   // messages of concurrent connections, so two connections' unnamed prepared
   // statements would clobber each other: the embedded database gets exactly
   // one connection (it runs one query at a time anyway).
-  const timeout = embedded ? undefined : options.statementTimeoutMs || undefined;
+  // PGlite runs one session: a timeout there would cut every other connection's work too.
+  const statementTimeout = embedded ? undefined : options.statementTimeoutMs || undefined;
+  const idleTimeout = embedded ? undefined : (options.idleInTransactionTimeoutMs ?? options.statementTimeoutMs) || undefined;
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? (embedded ? 1 : 10),
-    connectionTimeoutMillis: 10_000,
-    statement_timeout: timeout,
-    idle_in_transaction_session_timeout: timeout,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    statement_timeout: statementTimeout,
+    idle_in_transaction_session_timeout: idleTimeout,
   });
-  // An idle client losing its connection must not crash the process.
-  pool.on('error', () => {});
+  // An idle client losing its connection must not crash the process; it is reported, and the pool replaces it.
+  const onPoolError =
+    options.onPoolError ??
+    ((error: Error) => process.stderr.write(`ConsentQL: a pooled database connection failed: ${error.message}\n`));
+  pool.on('error', (error) => onPoolError(error));
   const adapter = new PrismaPg(pool);
   const prisma = new PrismaClient({
     adapter,
@@ -141,12 +160,18 @@ async function connect(
       onQuery(ev.query),
     );
   }
+  const cleanups: Array<() => Promise<void>> = [];
   return {
     pool,
     prisma,
     location,
     embedded,
+    signals: createSignals(),
+    onClose(cleanup) {
+      cleanups.push(cleanup);
+    },
     async close() {
+      await Promise.all(cleanups.splice(0).map((cleanup) => cleanup().catch(() => {})));
       await prisma.$disconnect();
       await pool.end();
       await closeEmbedded();

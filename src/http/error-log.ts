@@ -74,7 +74,9 @@ export function describeError(error: unknown, depth = 0): Record<string, unknown
 
 /**
  * Yoga's logger (the `logging` option), onto pino. Yoga logs each error it
- * masks, sometimes twice; it is logged once, described as above.
+ * masks, sometimes twice; it is logged once, described as above. Given the
+ * server's request-aware logger (src/http/request-log.ts), each line carries
+ * the id of the request it was logged for.
  */
 export function yogaLogging(logger: Logger): YogaLogger {
   const logged = new WeakSet<object>();
@@ -90,7 +92,8 @@ export function yogaLogging(logger: Logger): YogaLogger {
         if (logged.has(arg)) continue;
         logged.add(arg);
         const where = arg instanceof GraphQLError ? operationOf(arg) : null;
-        logger[level]({ ...where, error: describeError(arg) }, level === 'error' ? 'unexpected error' : arg.name);
+        // Under `err`, pino's key for errors: described (type, code, redacted message, stack frames), never the error as thrown.
+        logger[level]({ ...where, err: describeError(arg) }, level === 'error' ? 'unexpected error' : arg.name);
       }
       if (text.length > 0) logger[level](text.join(' '));
     };

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,17 +9,53 @@ import { keyOf } from '../support/app.ts';
 const root = path.resolve(import.meta.dirname, '../..');
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'consentql-start-'));
 const children: ChildProcess[] = [];
+/** The server processes npm started (`exec node src/main.ts`), by the pid they log. */
+const servers: number[] = [];
 
 afterAll(() => {
   for (const child of children) child.kill('SIGKILL');
+  for (const pid of servers) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone, as it should be
+    }
+  }
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-/** Starts the server exactly as `npm start` does, and waits for its ready line. */
-async function start(): Promise<{ url: string; log: string; stop(): Promise<number | null> }> {
-  const child = spawn(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'src/main.ts'], {
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function portClosed(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+  });
+}
+
+/** Starts the server through `npm start` (with the project's Node first on PATH), and waits for its ready line. */
+async function start(): Promise<{ url: string; log: string; pid: number; stop(): Promise<number | null> }> {
+  const child = spawn('npm', ['start'], {
     cwd: root,
-    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, DATABASE_URL: '', NODE_ENV: 'development' },
+    env: {
+      ...process.env,
+      PATH: `${path.join(root, 'node_modules/.bin')}${path.delimiter}${process.env.PATH ?? ''}`,
+      PORT: '0',
+      DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      NODE_ENV: 'development',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -37,14 +74,19 @@ async function start(): Promise<{ url: string; log: string; stop(): Promise<numb
     child.stderr!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`server exited with ${code}; log:\n${log}`)));
   });
+  // The server's own pid, from its log lines: npm's script execs it in place of the shell.
+  const pid = Number(/"pid":(\d+)/.exec(log)?.[1]);
+  servers.push(pid);
   return {
     url,
+    pid,
     get log() {
       return log;
     },
     stop: () =>
       new Promise((resolve) => {
-        child.once('exit', (code) => resolve(code));
+        // 'close': exited, and its output read to the end.
+        child.once('close', (code) => resolve(code));
         child.kill('SIGTERM');
       }),
   };
@@ -75,11 +117,17 @@ describe('npm start on a fresh data directory', () => {
     expect(body.data.customers.totalCount).toBeGreaterThanOrEqual(5000);
     expect(body.extensions.consent.purpose).toBe('support');
     expect(await first.stop()).toBe(0);
+    // No orphan: the server process is gone with npm, and its port is closed.
+    expect(isAlive(first.pid)).toBe(false);
+    expect(await portClosed(Number(new URL(first.url).port))).toBe(true);
+    expect(first.log).toContain('"msg":"stopped"');
 
     const second = await start();
     expect(second.log).not.toContain('demo data seeded');
     const health = await fetch(second.url.replace('/graphql', '/health'));
     expect(health.status).toBe(200);
     expect(await second.stop()).toBe(0);
+    expect(isAlive(second.pid)).toBe(false);
+    expect(await portClosed(Number(new URL(second.url).port))).toBe(true);
   }, 200_000);
 });
