@@ -1,3 +1,4 @@
+import type { PropagationMetrics } from '../http/metrics.ts';
 import type { Logger } from 'pino';
 import type { ConsentChangePayload } from '../consent/types.ts';
 import type { Masker } from '../masking/index.ts';
@@ -5,7 +6,7 @@ import { noticeOf } from './notice.ts';
 import { SerialTask } from './serial-task.ts';
 import type { Database } from '../db/database.ts';
 import { perSubscriptionLimit, type PropagationOptions } from './config.ts';
-import { registerTargetPolicy, targetForLogs, targetPolicy, unregisterTargetPolicy, type TargetPolicy } from './targets.ts';
+import { targetForLogs, targetPolicy, type TargetPolicy } from './targets.ts';
 import { messageId, sendWebhook, type Attempt } from './webhooks.ts';
 
 // The webhook dispatcher: turns committed outbox rows into deliveries, and
@@ -119,38 +120,61 @@ export class WebhookDispatcher {
   /** Attempts under way per subscription id. */
   private readonly busy = new Map<string, number>();
   private readonly delivered: Done[] = [];
+  private readonly counts = { delivered: 0, failed: 0 };
   /** The last claim stopped because every slot was taken: an attempt that ends looks for more. */
   private full = false;
   private readonly perSubscription: number;
   private readonly policy: TargetPolicy;
 
-  constructor(
-    private readonly db: Database,
-    private readonly logger: Logger,
-    private readonly options: PropagationOptions,
-    private readonly masker: Masker,
-  ) {
+  private readonly db: Database;
+  private readonly logger: Logger;
+  private readonly options: PropagationOptions;
+  private readonly masker: Masker;
+  private readonly metrics: PropagationMetrics | undefined;
+
+  constructor(db: Database, logger: Logger, options: PropagationOptions, masker: Masker, metrics?: PropagationMetrics) {
+    this.metrics = metrics;
+    this.db = db;
+    this.logger = logger;
+    this.options = options;
+    this.masker = masker;
     this.perSubscription = perSubscriptionLimit(options);
     this.policy = targetPolicy(options.allowHosts ?? []);
   }
 
   start(): void {
     // Creating a subscription checks its URL against the allow-list deliveries use.
-    registerTargetPolicy(this.db, this.policy);
     this.poll = setInterval(() => this.kick(), this.options.pollIntervalMs);
     this.poll.unref();
     this.kick();
   }
 
-  /** Stops claiming, lets the attempts under way end (each within the timeout) and records them. */
-  async stop(): Promise<void> {
+  /**
+   * Stops claiming, lets the attempts under way end (each within the
+   * timeout, and all within `graceMs` when given) and records those that
+   * ended. An attempt still running after `graceMs` is left as it is: its
+   * claim is not released (the POST may have arrived), so once its lease runs
+   * out another instance sends it again, with the same webhook-id.
+   */
+  async stop(graceMs?: number): Promise<void> {
     clearInterval(this.poll);
     for (const timer of this.timers) clearTimeout(timer);
     await this.task.stop();
-    await Promise.all(this.inFlight.values());
+    const attempts = Promise.all(this.inFlight.values());
+    if (graceMs === undefined) await attempts;
+    else {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([attempts, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+      if (this.inFlight.size > 0) this.logger.warn({ inFlight: this.inFlight.size }, 'webhook attempts still running at shutdown; their leases run out and they are sent again');
+    }
     await this.recorder.stop();
     await this.recordDelivered();
-    unregisterTargetPolicy(this.db, this.policy);
+  }
+
+  /** Counters for readiness and metrics. */
+  stats(): { inFlight: number; delivered: number; failed: number } {
+    return { inFlight: this.inFlight.size, ...this.counts };
   }
 
   /** Look for work now (new outbox rows, a replay, a retry that is due). */
@@ -202,7 +226,10 @@ export class WebhookDispatcher {
     const subscription = delivery.subscription_id;
     this.busy.set(subscription, (this.busy.get(subscription) ?? 0) + 1);
     const settled = this.attempt(delivery)
-      .then((attempt) => (attempt.ok ? this.queueDelivered({ delivery, attempt }) : this.settleFailed(delivery, attempt)))
+      .then((attempt) => {
+        this.counts[attempt.ok ? 'delivered' : 'failed']++;
+        return attempt.ok ? this.queueDelivered({ delivery, attempt }) : this.settleFailed(delivery, attempt);
+      })
       .catch((error) =>
         this.logger.warn({ err: error, delivery: delivery.id }, 'recording a webhook attempt failed; its lease runs out and it is sent again'),
       )
@@ -249,6 +276,7 @@ export class WebhookDispatcher {
       );
       for (const { delivery } of done) {
         const lagMs = Date.now() - new Date((delivery.payload as { recordedAt: string }).recordedAt).getTime();
+        this.metrics?.delivered(lagMs);
         this.logger.debug(
           { delivery: delivery.id, subscription: delivery.subscription_id, target: targetForLogs(delivery.url), attempts: delivery.attempts, lagMs },
           'webhook delivered',
@@ -268,6 +296,7 @@ export class WebhookDispatcher {
         `UPDATE webhook_delivery SET status = 'DEAD', last_status = $3, last_error = $4 WHERE id = $1 AND attempts = $2`,
         params,
       );
+      this.metrics?.deadLettered(attempt.refused ? 'refused' : 'exhausted');
       this.logger.warn(about, attempt.refused ? 'webhook target refused; dead-lettered without sending' : 'webhook dead-lettered');
       return;
     }

@@ -34,6 +34,11 @@ export interface WebhookMessage {
   data: unknown;
 }
 
+/** The JSON a subscriber receives: the same for a webhook's body and a message on the NATS stream. */
+export function messageBody(message: WebhookMessage): string {
+  return JSON.stringify({ type: message.type, timestamp: message.occurredAt.toISOString(), data: message.data });
+}
+
 export interface Attempt {
   ok: boolean;
   status: number | null;
@@ -102,7 +107,7 @@ export async function sendWebhook(url: string, secret: string, message: WebhookM
   if (checked === 'timeout') return timedOut;
   if (!checked.ok) return checked.problem === 'refused' ? refused(TARGET_NOT_ALLOWED) : { ok: false, status: null, error: 'could not resolve the host' };
 
-  const body = JSON.stringify({ type: message.type, timestamp: message.occurredAt.toISOString(), data: message.data });
+  const body = messageBody(message);
   const sentAt = new Date();
   const headers = {
     'content-type': 'application/json',

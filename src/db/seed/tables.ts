@@ -20,6 +20,7 @@ export type SeedTable = (typeof SEED_TABLES)[number];
 export const ALL_TABLES = [
   'webhook_delivery',
   'webhook_subscription',
+  'propagation_cursor',
   'outbox_event',
   'access_record',
   'consent_state',
