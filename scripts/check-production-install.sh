@@ -35,7 +35,7 @@ cd "$WORK/consentql"
 
 echo "== npm ci --omit=dev"
 npm ci --omit=dev --no-audit --no-fund >"$WORK/install.log" 2>&1 || { cat "$WORK/install.log"; fail "npm ci --omit=dev"; }
-for dev in vitest typescript @graphql-codegen/cli @biomejs/biome; do
+for dev in vitest fast-check playwright-core @graphql-codegen/cli @biomejs/biome; do
   [[ ! -e "node_modules/$dev" ]] || fail "development dependency $dev was installed"
 done
 NODE="node_modules/.bin/node"
