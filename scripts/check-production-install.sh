@@ -77,6 +77,7 @@ wait "$SERVER_PID" || CODE=$?
 SERVER_PID=""
 [[ "$CODE" == 0 ]] || fail "npm start exited with $CODE after SIGTERM"
 ! curl -s "http://127.0.0.1:$PORT/health" >/dev/null || fail "the port still answers after SIGTERM (an orphan server)"
+cd "$WORK" # this script's own directory is not the clone's
 for proc in /proc/[0-9]*; do
   [[ "$(readlink "$proc/cwd" 2>/dev/null)" != "$WORK/consentql"* ]] || fail "process ${proc#/proc/} of the clone is still running"
 done
