@@ -11,7 +11,7 @@
 // drop their cached keys within a second. The embedded database takes one
 // process at a time: stop `npm start` first.
 import fs from 'node:fs';
-import { loadDatabaseConfig } from '../src/config.ts';
+import { loadDatabaseConfig, type DatabaseConfig } from '../src/config.ts';
 import { openDatabase, type Database } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { ConsentQLError } from '../src/errors.ts';
@@ -90,17 +90,23 @@ function required(options: Options, name: string): string {
   return value;
 }
 
-const list = (value: string) => value.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 function role(value: string): ClientRole {
   const upper = value.toUpperCase();
-  if (!(CLIENT_ROLES as readonly string[]).includes(upper)) throw new UsageError(`--role expects one of ${CLIENT_ROLES.join(', ')}, got ${value}.`);
+  if (!(CLIENT_ROLES as readonly string[]).includes(upper))
+    throw new UsageError(`--role expects one of ${CLIENT_ROLES.join(', ')}, got ${value}.`);
   return upper as ClientRole;
 }
 
 function instant(value: string, option: string): Date {
   const at = new Date(value);
-  if (Number.isNaN(at.getTime())) throw new UsageError(`${option} expects an ISO-8601 date and time such as 2027-01-31T00:00:00Z, got ${value}.`);
+  if (Number.isNaN(at.getTime()))
+    throw new UsageError(`${option} expects an ISO-8601 date and time such as 2027-01-31T00:00:00Z, got ${value}.`);
   return at;
 }
 
@@ -121,7 +127,9 @@ const APPLIED = 'Running servers on this database apply it within a second.';
 async function warnIfNoAdmin(db: Database): Promise<void> {
   const admins = (await listClients(db, { status: 'ACTIVE' })).filter((c) => c.role === 'ADMIN');
   if (admins.length === 0) {
-    console.error('warning: no active ADMIN client is left; create one with `npm run client -- create --name <name> --role ADMIN --purposes <purposes>`.');
+    console.error(
+      'warning: no active ADMIN client is left; create one with `npm run client -- create --name <name> --role ADMIN --purposes <purposes>`.',
+    );
   }
 }
 
@@ -147,10 +155,15 @@ async function run(db: Database, command: string, options: Options): Promise<voi
     case 'list': {
       only(options, ['status']);
       const status = text(options, 'status')?.toUpperCase();
-      if (status && !['ACTIVE', 'EXPIRED', 'REVOKED'].includes(status)) throw new UsageError(`--status expects ACTIVE, EXPIRED or REVOKED, got ${status}.`);
+      if (status && !['ACTIVE', 'EXPIRED', 'REVOKED'].includes(status))
+        throw new UsageError(`--status expects ACTIVE, EXPIRED or REVOKED, got ${status}.`);
       const clients = await listClients(db, { status: (status as ClientStatus | undefined) ?? null });
       if (clients.length === 0) {
-        console.error(status ? `no ${status} clients.` : 'no clients yet: create the first admin with `npm run client -- create --name <name> --role ADMIN --purposes <purposes>`.');
+        console.error(
+          status
+            ? `no ${status} clients.`
+            : 'no clients yet: create the first admin with `npm run client -- create --name <name> --role ADMIN --purposes <purposes>`.',
+        );
         return;
       }
       console.table(
@@ -189,7 +202,9 @@ async function run(db: Database, command: string, options: Options): Promise<voi
       const { client, apiKey } = await rotateClientKey(db, actor, await byName(), overlap);
       console.error(
         `rotated the key of client ${describe(client)}. ` +
-          (client.previousKeyExpiresAt ? `The old key works until ${client.previousKeyExpiresAt.toISOString()}.` : 'The old key no longer works.'),
+          (client.previousKeyExpiresAt
+            ? `The old key works until ${client.previousKeyExpiresAt.toISOString()}.`
+            : 'The old key no longer works.'),
       );
       console.error('the new API key follows, shown this once (only its SHA-256 is stored):');
       console.log(apiKey);
@@ -225,7 +240,7 @@ async function main(): Promise<number> {
     (parsed === USAGE ? console.log : console.error)(parsed);
     return parsed === USAGE ? 0 : 2;
   }
-  let config;
+  let config: DatabaseConfig;
   try {
     // Only where the database is matters here: the checks a production
     // server start needs (its proof key…) are not this command's business.

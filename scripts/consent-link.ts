@@ -5,7 +5,7 @@
 // With the embedded database, stop `npm start` first: PGlite's data directory
 // must not be opened by two processes at once.
 import fs from 'node:fs';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig, type Config } from '../src/config.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { DEFAULT_LINK_DAYS } from '../src/web/links.ts';
 import { linkForExternalId } from '../src/web/issue-link.ts';
@@ -20,7 +20,8 @@ function parseArgs(argv: string[]): { externalId: string; days: number; baseUrl?
     if (arg === '--help' || arg === '-h') return USAGE;
     if (arg.startsWith('--days=')) {
       days = Number(arg.slice('--days='.length));
-      if (!Number.isFinite(days) || days <= 0 || days > 366) return `--days expects a number of days from 1 to 366, got ${arg.slice(7)}. ${USAGE}`;
+      if (!Number.isFinite(days) || days <= 0 || days > 366)
+        return `--days expects a number of days from 1 to 366, got ${arg.slice(7)}. ${USAGE}`;
     } else if (arg.startsWith('--base-url=')) {
       baseUrl = arg.slice('--base-url='.length);
       if (!URL.canParse(baseUrl)) return `--base-url expects an absolute URL such as https://privacy.example.com, got ${baseUrl}. ${USAGE}`;
@@ -37,7 +38,7 @@ async function main(): Promise<number> {
     console.error(args);
     return 2;
   }
-  let config;
+  let config: Config;
   try {
     config = loadConfig();
   } catch (error) {
@@ -45,16 +46,22 @@ async function main(): Promise<number> {
     return 2;
   }
   if (!config.database.url && !fs.existsSync(config.database.dataDir)) {
-    console.error(`There is no embedded database in ${config.database.dataDir}. Run \`npm start\` once (it seeds the demo data), or set DATABASE_URL.`);
+    console.error(
+      `There is no embedded database in ${config.database.dataDir}. Run \`npm start\` once (it seeds the demo data), or set DATABASE_URL.`,
+    );
     return 1;
   }
   for (const warning of config.warnings) console.error(warning);
   const keyring = config.keys.hmac;
   const db = await openDatabase({ databaseUrl: config.database.url, dataDir: config.database.dataDir });
   try {
-    const link = await linkForExternalId(db, keyring, args.baseUrl ?? `http://localhost:${config.http.port}`, args.externalId, { days: args.days });
+    const link = await linkForExternalId(db, keyring, args.baseUrl ?? `http://localhost:${config.http.port}`, args.externalId, {
+      days: args.days,
+    });
     if (!link) {
-      console.error(`No customer with external id ${JSON.stringify(args.externalId)} in ${db.location}. Check the id (demo personas: CRM-EU-NO-MARKETING, CRM-CA-DEFAULT, …).`);
+      console.error(
+        `No customer with external id ${JSON.stringify(args.externalId)} in ${db.location}. Check the id (demo personas: CRM-EU-NO-MARKETING, CRM-CA-DEFAULT, …).`,
+      );
       return 1;
     }
     console.log(link.url);

@@ -63,11 +63,7 @@ export async function openSchemaEngine(scratch: PGlite, schema: string): Promise
   const factory = new PrismaPGlite(scratch);
   factory.connectToShadowDb = () => factory.connect();
   const debug = process.env.DEBUG_SCHEMA_ENGINE ? (line: string) => console.error(line) : () => {};
-  return SchemaEngine.new(
-    { datamodels: [['schema.prisma', schema]] },
-    debug,
-    bindMigrationAwareSqlAdapterFactory(factory),
-  );
+  return SchemaEngine.new({ datamodels: [['schema.prisma', schema]] }, debug, bindMigrationAwareSqlAdapterFactory(factory));
 }
 
 export function migrationList(dir: string): Wasm.MigrationList {
@@ -108,7 +104,12 @@ function utcStamp(d = new Date()): string {
 async function main(): Promise<void> {
   const raw = process.argv[2];
   // Prisma's own rule for folder names: snake_case, at most 200 characters.
-  const name = (raw ?? '').trim().toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '').slice(0, 200);
+  const name = (raw ?? '')
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_|_$/g, '')
+    .slice(0, 200);
   if (!name) {
     console.error('Usage: npm run db:migration -- <name>   (e.g. add_customer_notes)');
     process.exit(2);

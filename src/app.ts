@@ -119,7 +119,11 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     const url = `http://localhost:${port}${GRAPHQL_PATH}`;
     let metricsUrl: string | undefined;
     if (config.metrics.port !== undefined) {
-      const started = await startMetricsServer(metrics, { port: config.metrics.port, host: config.metrics.host, token: config.metrics.token });
+      const started = await startMetricsServer(metrics, {
+        port: config.metrics.port,
+        host: config.metrics.host,
+        token: config.metrics.token,
+      });
       metricsServer = started.server;
       metricsUrl = started.url;
     }

@@ -74,7 +74,10 @@ const schema = z.object({
   CONSENTQL_PROOF_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   // Cost and rate limits per request and per client (src/http/cost-limit.ts)
   CONSENTQL_MAX_ROWS: z.coerce.number().int().min(1).default(50_000),
-  CONSENTQL_RATE_LIMIT: z.string().regex(/^(off|\d+(\.\d+)?)$/, 'must be requests per second per client (e.g. 50), or off').optional(),
+  CONSENTQL_RATE_LIMIT: z
+    .string()
+    .regex(/^(off|\d+(\.\d+)?)$/, 'must be requests per second per client (e.g. 50), or off')
+    .optional(),
   CONSENTQL_RATE_LIMIT_BURST: z.coerce.number().int().min(1).optional(),
   // Propagation (src/propagation/)
   CONSENTQL_WEBHOOK_RETRY_SCHEDULE: z
@@ -112,11 +115,18 @@ const schema = z.object({
     .transform(list)
     .pipe(
       z
-        .array(z.string().regex(/^(nats|tls):\/\/[^\s/]+$|^[^\s/:]+(:\d+)?$/, 'expects NATS server URLs such as nats://127.0.0.1:4222, comma-separated'))
+        .array(
+          z
+            .string()
+            .regex(/^(nats|tls):\/\/[^\s/]+$|^[^\s/:]+(:\d+)?$/, 'expects NATS server URLs such as nats://127.0.0.1:4222, comma-separated'),
+        )
         .min(1),
     )
     .optional(),
-  CONSENTQL_NATS_STREAM: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expects a JetStream stream name: letters, digits, _ and -').default(DEFAULT_NATS_STREAM),
+  CONSENTQL_NATS_STREAM: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'expects a JetStream stream name: letters, digits, _ and -')
+    .default(DEFAULT_NATS_STREAM),
   CONSENTQL_NATS_SUBJECT_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'expects dot-separated subject tokens without wildcards, e.g. consentql.changes')
@@ -140,7 +150,9 @@ function crossProblems(env: Record<string, string | undefined>): string[] {
   if (env.NODE_ENV !== 'production') return problems;
   // A worker records no consent, so it hashes no address.
   if (!env.CONSENTQL_PROOF_KEY && env.CONSENTQL_ROLE !== 'worker') {
-    problems.push('CONSENTQL_PROOF_KEY: is required in production (the key that hashes IP addresses in proofs of consent; e.g. $(openssl rand -base64 32))');
+    problems.push(
+      'CONSENTQL_PROOF_KEY: is required in production (the key that hashes IP addresses in proofs of consent; e.g. $(openssl rand -base64 32))',
+    );
   }
   if (!env.DATABASE_URL && env.CONSENTQL_EMBEDDED_IN_PRODUCTION !== '1') {
     problems.push(
@@ -336,7 +348,9 @@ function configOf(e: Env, hmac: HmacKeyring, warnings: string[]): Config {
       timeoutMs: e.CONSENTQL_WEBHOOK_TIMEOUT,
       pollIntervalMs: e.CONSENTQL_PROPAGATION_POLL,
       concurrency: e.CONSENTQL_WEBHOOK_CONCURRENCY,
-      ...(e.CONSENTQL_WEBHOOK_CONCURRENCY_PER_SUBSCRIPTION ? { concurrencyPerSubscription: e.CONSENTQL_WEBHOOK_CONCURRENCY_PER_SUBSCRIPTION } : {}),
+      ...(e.CONSENTQL_WEBHOOK_CONCURRENCY_PER_SUBSCRIPTION
+        ? { concurrencyPerSubscription: e.CONSENTQL_WEBHOOK_CONCURRENCY_PER_SUBSCRIPTION }
+        : {}),
       allowHosts: e.CONSENTQL_WEBHOOK_ALLOW_HOSTS,
       // A process in the API role leaves delivery to the workers.
       dispatch: e.CONSENTQL_WEBHOOK_DISPATCH === 'on' && e.CONSENTQL_ROLE !== 'api',
@@ -351,7 +365,11 @@ function configOf(e: Env, hmac: HmacKeyring, warnings: string[]): Config {
           publishTimeoutMs: e.CONSENTQL_NATS_PUBLISH_TIMEOUT,
         }
       : null,
-    audit: { flushIntervalMs: e.CONSENTQL_AUDIT_FLUSH_INTERVAL, batchSize: e.CONSENTQL_AUDIT_BATCH_SIZE, maxQueue: e.CONSENTQL_AUDIT_MAX_QUEUE },
+    audit: {
+      flushIntervalMs: e.CONSENTQL_AUDIT_FLUSH_INTERVAL,
+      batchSize: e.CONSENTQL_AUDIT_BATCH_SIZE,
+      maxQueue: e.CONSENTQL_AUDIT_MAX_QUEUE,
+    },
     metrics: { token: e.CONSENTQL_METRICS_TOKEN, port: e.CONSENTQL_METRICS_PORT, host: e.CONSENTQL_METRICS_HOST },
     warnings,
   };

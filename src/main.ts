@@ -14,7 +14,9 @@ let config: ReturnType<typeof loadConfig>;
 try {
   config = loadConfig();
   if (config.role === 'worker') {
-    throw new Error('CONSENTQL_ROLE=worker: start delivery workers with `npm run worker`; `npm start` serves the API (CONSENTQL_ROLE=all or api).');
+    throw new Error(
+      'CONSENTQL_ROLE=worker: start delivery workers with `npm run worker`; `npm start` serves the API (CONSENTQL_ROLE=all or api).',
+    );
   }
 } catch (error) {
   cannotStart(error);

@@ -78,10 +78,7 @@ const rejectAsTooLarge = {
   onReject: [
     (context: ValidationContext | null, error: GraphQLError) =>
       context?.reportError(
-        new ConsentQLError(
-          'QUERY_TOO_LARGE',
-          `${error.message.replace(/^Syntax Error: /, '')} Split the request into smaller ones.`,
-        ),
+        new ConsentQLError('QUERY_TOO_LARGE', `${error.message.replace(/^Syntax Error: /, '')} Split the request into smaller ones.`),
       ),
   ],
 };
@@ -165,7 +162,12 @@ export function createServer(options: ServerOptions): YogaServerInstance<Record<
     }),
     plugins: [
       // First: the request id, the request's log line and its metrics, around everything else.
-      useRequestLog({ logger: options.logger, metrics, graphqlPath: GRAPHQL_PATH, quietPaths: [HEALTH_PATH, LIVENESS_PATH, READINESS_PATH, METRICS_PATH] }),
+      useRequestLog({
+        logger: options.logger,
+        metrics,
+        graphqlPath: GRAPHQL_PATH,
+        quietPaths: [HEALTH_PATH, LIVENESS_PATH, READINESS_PATH, METRICS_PATH],
+      }),
       // Subscription streams end when the instance shuts down.
       ...(shutdown ? [useShutdown(shutdown)] : []),
       // Before anything reads the request: whose address it comes from (X-Forwarded-For only from
@@ -210,7 +212,7 @@ export function createServer(options: ServerOptions): YogaServerInstance<Record<
       }),
       // Last: a path none of the above serves (health and the consent center answer before it).
       useNotFound([
-        { path: GRAPHQL_PATH, description: 'the GraphQL API' + (config.env === 'production' ? '' : ' and GraphiQL') },
+        { path: GRAPHQL_PATH, description: `the GraphQL API${config.env === 'production' ? '' : ' and GraphiQL'}` },
         { path: HEALTH_PATH, description: 'health check (readiness)' },
         { path: LIVENESS_PATH, description: 'liveness probe' },
         { path: READINESS_PATH, description: 'readiness probe' },

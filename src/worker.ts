@@ -26,7 +26,9 @@ try {
   // This process is a worker whatever CONSENTQL_ROLE says, unless it says api.
   config = loadConfig({ ...process.env, CONSENTQL_ROLE: process.env.CONSENTQL_ROLE || 'worker' });
   if (config.role === 'api') {
-    throw new Error('CONSENTQL_ROLE=api: this is the worker (npm run worker), which only delivers; unset CONSENTQL_ROLE or set it to worker.');
+    throw new Error(
+      'CONSENTQL_ROLE=api: this is the worker (npm run worker), which only delivers; unset CONSENTQL_ROLE or set it to worker.',
+    );
   }
   if (!config.database.url) {
     throw new Error(
@@ -56,7 +58,10 @@ async function databaseAnswers(): Promise<boolean> {
   if (!db) return false;
   if (Date.now() - lastPing.at < 1000) return lastPing.ok;
   const ok = await Promise.race([
-    db.pool.query('SELECT 1').then(() => true, () => false),
+    db.pool.query('SELECT 1').then(
+      () => true,
+      () => false,
+    ),
     new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
   ]);
   lastPing = { at: Date.now(), ok };
@@ -128,16 +133,26 @@ try {
   metrics.attachDatabase(db, logger);
   // API instances migrate at start; a worker started first (or alongside an older API) waits for them.
   for (let pending = await pendingMigrations(db); pending.length > 0; pending = await pendingMigrations(db)) {
-    if (state !== 'waiting for migrations') logger.warn({ pending }, 'waiting for migrations: start an API instance (npm start) or run npm run db:migrate');
+    if (state !== 'waiting for migrations')
+      logger.warn({ pending }, 'waiting for migrations: start an API instance (npm start) or run npm run db:migrate');
     state = 'waiting for migrations';
     await new Promise((resolve) => setTimeout(resolve, 2000));
     if (stopping) break;
   }
   if (!stopping) {
-    worker = await startDeliveryWorker(db, logger, createMasker(config.keys.hmac), { propagation: config.propagation, nats: config.nats, metrics });
+    worker = await startDeliveryWorker(db, logger, createMasker(config.keys.hmac), {
+      propagation: config.propagation,
+      nats: config.nats,
+      metrics,
+    });
     state = 'delivering';
     logger.info(
-      { database: db.location, ms: Math.round(performance.now() - started), webhooks: config.propagation.dispatch, nats: config.nats ? config.nats.stream : null },
+      {
+        database: db.location,
+        ms: Math.round(performance.now() - started),
+        webhooks: config.propagation.dispatch,
+        nats: config.nats ? config.nats.stream : null,
+      },
       `ConsentQL worker ready: health at ${server.url}/health`,
     );
   }

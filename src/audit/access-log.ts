@@ -188,13 +188,19 @@ export class AccessLog {
         this.failedSince ??= Date.now();
         this.failures += 1;
         // Counts only: the records name subjects.
-        this.logger.error({ err: error, batch: batch.length, pending: this.queue.length }, 'could not write access records; they stay queued and are retried');
+        this.logger.error(
+          { err: error, batch: batch.length, pending: this.queue.length },
+          'could not write access records; they stay queued and are retried',
+        );
         return;
       }
       this.queue.splice(0, batch.length);
       this.written += batch.length;
       if (this.failedSince !== null) {
-        this.logger.warn({ pending: this.queue.length, failingForMs: Date.now() - this.failedSince }, 'access records are being written again');
+        this.logger.warn(
+          { pending: this.queue.length, failingForMs: Date.now() - this.failedSince },
+          'access records are being written again',
+        );
         this.failedSince = null;
       }
     }
@@ -205,7 +211,12 @@ export class AccessLog {
     if (now - this.lastSaturationLog < 10_000) return;
     this.lastSaturationLog = now;
     this.logger.error(
-      { pending: this.queue.length, maxQueue: this.maxQueue, written: this.written, failingForMs: this.failedSince ? now - this.failedSince : null },
+      {
+        pending: this.queue.length,
+        maxQueue: this.maxQueue,
+        written: this.written,
+        failingForMs: this.failedSince ? now - this.failedSince : null,
+      },
       'access records are not being written fast enough: reads of personal data are refused (CONSENT_UNAVAILABLE) until the queue drains',
     );
   }

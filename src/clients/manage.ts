@@ -134,7 +134,8 @@ function badInput(argument: string, message: string, details: Record<string, unk
 }
 
 export function checkId(id: string, argument = 'id'): string {
-  if (!UUID.test(id)) throw badInput(argument, `${argument} expects a client id (a UUID, as \`clients\` lists), but got ${JSON.stringify(id)}.`);
+  if (!UUID.test(id))
+    throw badInput(argument, `${argument} expects a client id (a UUID, as \`clients\` lists), but got ${JSON.stringify(id)}.`);
   return id.toLowerCase();
 }
 
@@ -274,7 +275,9 @@ function uniqueNameViolation(error: unknown): boolean {
 }
 
 function nameTaken(name: string, existing: ApiClient | null): ConsentQLError {
-  const revoked = existing?.revokedAt ? ` (revoked at ${existing.revokedAt.toISOString()}; names of revoked clients stay taken, for the audit trail)` : '';
+  const revoked = existing?.revokedAt
+    ? ` (revoked at ${existing.revokedAt.toISOString()}; names of revoked clients stay taken, for the audit trail)`
+    : '';
   return badInput('name', `A client named "${name}" already exists${revoked}. Choose another name.`, { received: name });
 }
 
@@ -293,14 +296,29 @@ export async function createClient(db: Database, actor: Actor, input: CreateClie
       const existing = await tx.apiClient.findUnique({ where: { name } });
       if (existing) throw nameTaken(name, existing);
       const row = await tx.apiClient.create({
-        data: { name, keyHash: hashApiKey(apiKey), role, allowedPurposes, canExplain, expiresAt, createdBy: actor.clientId, updatedBy: actor.clientId },
+        data: {
+          name,
+          keyHash: hashApiKey(apiKey),
+          role,
+          allowedPurposes,
+          canExplain,
+          expiresAt,
+          createdBy: actor.clientId,
+          updatedBy: actor.clientId,
+        },
       });
       return {
         result: { client: recordOf(row), apiKey },
         audit: {
           action: 'CREATE',
           client: row,
-          changes: { name: { to: name }, role: { to: role }, allowedPurposes: { to: allowedPurposes }, canExplain: { to: canExplain }, expiresAt: { to: iso(expiresAt) } },
+          changes: {
+            name: { to: name },
+            role: { to: role },
+            allowedPurposes: { to: allowedPurposes },
+            canExplain: { to: canExplain },
+            expiresAt: { to: iso(expiresAt) },
+          },
         },
       };
     });
@@ -404,7 +422,10 @@ export async function revokeClient(db: Database, actor: Actor, id: string): Prom
       where: { id: row.id },
       data: { revokedAt: now, previousKeyHash: null, previousKeyExpiresAt: null, updatedAt: now, updatedBy: actor.clientId },
     });
-    return { result: recordOf(updated, now), audit: { action: 'REVOKE', client: updated, changes: { revokedAt: { from: null, to: iso(now) } } } };
+    return {
+      result: recordOf(updated, now),
+      audit: { action: 'REVOKE', client: updated, changes: { revokedAt: { from: null, to: iso(now) } } },
+    };
   });
 }
 
@@ -416,7 +437,10 @@ export async function listClients(db: Database, filter: { status?: ClientStatus 
 
 export async function findClientByName(db: Database, name: string): Promise<ClientRecord> {
   const row = await db.prisma.apiClient.findUnique({ where: { name } });
-  if (!row) throw new ConsentQLError('NOT_FOUND', `No API client named ${JSON.stringify(name)}. \`npm run client -- list\` lists them.`, { argument: 'name' });
+  if (!row)
+    throw new ConsentQLError('NOT_FOUND', `No API client named ${JSON.stringify(name)}. \`npm run client -- list\` lists them.`, {
+      argument: 'name',
+    });
   return recordOf(row);
 }
 
@@ -437,7 +461,8 @@ function entryOf(row: ClientAudit): AuditEntry {
 /** The audit trail, newest first. */
 export async function clientAudit(db: Database, filter: { clientId?: string | null; first?: number | null } = {}): Promise<AuditEntry[]> {
   const first = filter.first ?? 50;
-  if (!Number.isInteger(first) || first < 1 || first > 1000) throw badInput('first', `first expects a number from 1 to 1000, but got ${first}.`);
+  if (!Number.isInteger(first) || first < 1 || first > 1000)
+    throw badInput('first', `first expects a number from 1 to 1000, but got ${first}.`);
   const rows = await db.prisma.clientAudit.findMany({
     where: filter.clientId ? { clientId: checkId(filter.clientId, 'clientId') } : {},
     orderBy: [{ occurredAt: 'desc' }, { id: 'desc' }],

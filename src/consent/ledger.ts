@@ -6,13 +6,7 @@ import { GPC_OPT_OUT_PURPOSES, gpcIsLegalOptOut } from '../policy/universal-opt-
 import { keyReused, requestFingerprint } from './idempotency.ts';
 import { announceCommitted, OUTBOX_CHANNEL } from './notify.ts';
 import { findSubject, type SubjectRecord } from './subjects.ts';
-import {
-  CONSENT_CHANGED_TOPIC,
-  type ConsentChangePayload,
-  type ConsentRequest,
-  type GpcOutcome,
-  type Regime,
-} from './types.ts';
+import { CONSENT_CHANGED_TOPIC, type ConsentChangePayload, type ConsentRequest, type GpcOutcome, type Regime } from './types.ts';
 
 // The consent ledger. One transaction appends the events, derives the state
 // of each scope and writes the outbox rows, so a change is never recorded

@@ -29,9 +29,10 @@ export async function findSubject(prisma: PrismaClient, ref: SubjectRef): Promis
     });
   }
   const select = { id: true, externalId: true, country: true, region: true, birthDate: true } as const;
-  const row = id !== null
-    ? await prisma.customer.findUnique({ where: { id }, select })
-    : await prisma.customer.findUnique({ where: { externalId: externalId! }, select });
+  const row =
+    id !== null
+      ? await prisma.customer.findUnique({ where: { id }, select })
+      : await prisma.customer.findUnique({ where: { externalId: externalId! }, select });
   if (!row) {
     const given = id !== null ? `id ${id}` : `externalId ${JSON.stringify(externalId)}`;
     throw new ConsentQLError(

@@ -29,12 +29,7 @@ export interface ConsentRequest {
   mode: DeploymentMode;
 }
 
-export type GpcReason =
-  | 'RECORDED'
-  | 'ALREADY_OPTED_OUT'
-  | 'NOT_REQUIRED_FOR_RESIDENCE'
-  | 'EXPLICIT_CHOICE_IN_REQUEST'
-  | 'NO_SIGNAL';
+export type GpcReason = 'RECORDED' | 'ALREADY_OPTED_OUT' | 'NOT_REQUIRED_FOR_RESIDENCE' | 'EXPLICIT_CHOICE_IN_REQUEST' | 'NO_SIGNAL';
 
 export interface GpcOutcome {
   honoured: boolean;

@@ -74,9 +74,13 @@ export function validateChoice(input: ChoiceFields, now: Date): void {
     );
   }
   if ((input.noticeVersion?.length ?? 0) > MAX_NOTICE) {
-    throw new ConsentQLError('BAD_USER_INPUT', `noticeVersion expects at most ${MAX_NOTICE} characters, but got ${input.noticeVersion!.length}.`, {
-      argument: 'noticeVersion',
-    });
+    throw new ConsentQLError(
+      'BAD_USER_INPUT',
+      `noticeVersion expects at most ${MAX_NOTICE} characters, but got ${input.noticeVersion!.length}.`,
+      {
+        argument: 'noticeVersion',
+      },
+    );
   }
   if (input.expiresAt != null) {
     if (!positive) {

@@ -146,8 +146,7 @@ async function connect(
   });
   // An idle client losing its connection must not crash the process; it is reported, and the pool replaces it.
   const onPoolError =
-    options.onPoolError ??
-    ((error: Error) => process.stderr.write(`ConsentQL: a pooled database connection failed: ${error.message}\n`));
+    options.onPoolError ?? ((error: Error) => process.stderr.write(`ConsentQL: a pooled database connection failed: ${error.message}\n`));
   pool.on('error', (error) => onPoolError(error));
   const adapter = new PrismaPg(pool);
   const prisma = new PrismaClient({
@@ -156,9 +155,7 @@ async function connect(
   });
   if (options.onQuery) {
     const onQuery = options.onQuery;
-    (prisma as unknown as { $on(e: 'query', cb: (ev: { query: string }) => void): void }).$on('query', (ev) =>
-      onQuery(ev.query),
-    );
+    (prisma as unknown as { $on(e: 'query', cb: (ev: { query: string }) => void): void }).$on('query', (ev) => onQuery(ev.query));
   }
   const cleanups: Array<() => Promise<void>> = [];
   return {

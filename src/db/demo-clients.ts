@@ -118,6 +118,7 @@ export interface DemoClientRow {
  * clients open nothing.
  */
 export async function findDemoClientRows(db: {
+  // biome-ignore lint/suspicious/noExplicitAny: rows of whichever driver (pg, PGlite), typed where they are read
   query(sql: string, params?: unknown[]): Promise<{ rows: any[] }>;
 }): Promise<DemoClientRow[]> {
   const byHash = new Map(DEMO_CLIENTS.map((c) => [hashApiKey(c.apiKey), c.name]));
@@ -138,6 +139,7 @@ export async function findDemoClientRows(db: {
  * and saying how to delete or rotate them. Other environments pass.
  */
 export async function refuseDemoClientsInProduction(
+  // biome-ignore lint/suspicious/noExplicitAny: rows of whichever driver (pg, PGlite), typed where they are read
   db: { query(sql: string, params?: unknown[]): Promise<{ rows: any[] }> },
   env: string,
 ): Promise<void> {

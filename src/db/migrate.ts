@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
  * `pgliteClient` for an in-process PGlite).
  */
 export interface MigrationClient {
+  // biome-ignore lint/suspicious/noExplicitAny: rows of whichever driver (pg, PGlite), typed where they are read
   query(sql: string, params?: unknown[]): Promise<{ rows: any[] }>;
 }
 
@@ -65,8 +66,7 @@ function matchesChecksum(sql: string, recorded: string): boolean {
   const variants = [sql, sql.replace(/\r\n/g, '\n'), sql.replace(/\n/g, '\r\n')];
   return variants.some((v) => {
     const digest = createHash('sha256').update(v, 'utf8').digest();
-    const rendered =
-      recorded.length === 64 ? digest.toString('hex') : [...digest].map((b) => b.toString(16)).join('');
+    const rendered = recorded.length === 64 ? digest.toString('hex') : [...digest].map((b) => b.toString(16)).join('');
     return rendered === recorded;
   });
 }
@@ -89,10 +89,7 @@ export function readMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): MigrationF
     });
 }
 
-export async function migrate(
-  db: MigrationClient | MigrationPool,
-  options: MigrateOptions = {},
-): Promise<{ applied: string[] }> {
+export async function migrate(db: MigrationClient | MigrationPool, options: MigrateOptions = {}): Promise<{ applied: string[] }> {
   // A pool fits the `query` shape too, but would spread the lock, BEGIN and
   // COMMIT over different connections: pin one for the whole run.
   if (isPool(db)) {
@@ -178,10 +175,7 @@ async function applyOne(client: MigrationClient, m: MigrationFile, log: (msg: st
       [id, m.checksum, m.name],
     );
     await client.query(m.sql);
-    await client.query(
-      `UPDATE _prisma_migrations SET finished_at = clock_timestamp(), applied_steps_count = 1 WHERE id = $1`,
-      [id],
-    );
+    await client.query(`UPDATE _prisma_migrations SET finished_at = clock_timestamp(), applied_steps_count = 1 WHERE id = $1`, [id]);
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
@@ -194,7 +188,9 @@ async function applyOne(client: MigrationClient, m: MigrationFile, log: (msg: st
  * statement only), so parameterless calls go through `exec`, which takes
  * whole scripts. */
 export function pgliteClient(db: {
+  // biome-ignore lint/suspicious/noExplicitAny: rows of whichever driver (pg, PGlite), typed where they are read
   query(sql: string, params?: unknown[]): Promise<{ rows: any[] }>;
+  // biome-ignore lint/suspicious/noExplicitAny: rows of whichever driver (pg, PGlite), typed where they are read
   exec(sql: string): Promise<Array<{ rows: any[] }>>;
 }): MigrationClient {
   return {

@@ -43,9 +43,7 @@ export interface SeedSummary {
 }
 
 async function countRows(client: SeedClient): Promise<Record<SeedTable, number>> {
-  const { rows } = await client.query(
-    `SELECT ${SEED_TABLES.map((t) => `(SELECT count(*) FROM "${t}")::int AS "${t}"`).join(', ')}`,
-  );
+  const { rows } = await client.query(`SELECT ${SEED_TABLES.map((t) => `(SELECT count(*) FROM "${t}")::int AS "${t}"`).join(', ')}`);
   const out = {} as Record<SeedTable, number>;
   for (const t of SEED_TABLES) out[t] = Number(rows[0][t]);
   return out;
@@ -106,7 +104,15 @@ export async function seed(client: SeedClient, options: SeedOptions = {}): Promi
     await syncPurposes(client, { now: SEED_REFERENCE_DATE });
     await syncDemoClients(client, { now: new Date(NOW - 30 * DAY) });
 
-    const order: Exclude<BufferedTable, 'consent_event'>[] = ['customer', 'order', 'order_item', 'support_ticket', 'ticket_message', 'marketing_interaction', 'web_event'];
+    const order: Exclude<BufferedTable, 'consent_event'>[] = [
+      'customer',
+      'order',
+      'order_item',
+      'support_ticket',
+      'ticket_message',
+      'marketing_interaction',
+      'web_event',
+    ];
     for (const table of order) {
       const t0 = performance.now();
       await insertBuffer(client, table, ds[table]);

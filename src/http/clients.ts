@@ -13,8 +13,7 @@ export const CLIENT_CACHE_TTL_MS = 1000;
 // One message for every key that does not work: unknown, revoked, expired, or
 // rotated out after its overlap. Telling them apart would tell a holder of a
 // leaked or guessed key that it once was valid.
-const KEY_REFUSED =
-  'The API key is not valid: it is unknown, revoked or expired. Check the key, or ask an admin for a current one.';
+const KEY_REFUSED = 'The API key is not valid: it is unknown, revoked or expired. Check the key, or ask an admin for a current one.';
 
 // Times as UTC instants (the columns are timestamp without time zone, in UTC).
 // An index probe on key_hash or previous_key_hash, both unique.

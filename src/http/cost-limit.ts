@@ -98,7 +98,7 @@ export function estimateRows(
     if (node.kind === Kind.INT) return Number.parseInt(node.value, 10);
     if (node.kind === Kind.VARIABLE) {
       const name = node.name.value;
-      if (variables && Object.prototype.hasOwnProperty.call(variables, name)) {
+      if (variables && Object.hasOwn(variables, name)) {
         const value = variables[name];
         if (value === null || value === undefined) return undefined;
         return typeof value === 'number' && Number.isFinite(value) ? value : 'unknown';

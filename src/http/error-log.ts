@@ -24,7 +24,9 @@ export function operationOf(error: GraphQLError): { operation: string | null; do
   try {
     const position = error.positions?.[0] ?? 0;
     const operations = parse(body).definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
-    const found = operations.find((d) => d.loc && d.loc.start <= position && position < d.loc.end) ?? (operations.length === 1 ? operations[0] : undefined);
+    const found =
+      operations.find((d) => d.loc && d.loc.start <= position && position < d.loc.end) ??
+      (operations.length === 1 ? operations[0] : undefined);
     operation = found ? (found.name?.value ?? '(anonymous)') : null;
   } catch {
     // An unparsable document raised no execution error; nothing to name.
@@ -56,17 +58,27 @@ export function describeError(error: unknown, depth = 0): Record<string, unknown
     else described.message = redactMessage(error.message);
     return described;
   }
-  const { code, meta } = error as { code?: unknown; meta?: { modelName?: unknown; driverAdapterError?: { cause?: { kind?: unknown; originalCode?: unknown } } } };
+  const { code, meta } = error as {
+    code?: unknown;
+    meta?: { modelName?: unknown; driverAdapterError?: { cause?: { kind?: unknown; originalCode?: unknown } } };
+  };
   if (typeof code === 'string' || typeof code === 'number') described.code = code;
   const cause = meta?.driverAdapterError?.cause;
   if (typeof meta?.modelName === 'string') described.model = meta.modelName;
   if (typeof cause?.kind === 'string') described.kind = cause.kind;
   if (typeof cause?.originalCode === 'string') described.sqlState = cause.originalCode;
   // Prisma's messages start with the call site and the call's arguments; the reason is the last line.
-  const lines = error.message.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = error.message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   const reason = error.name.startsWith('PrismaClient') ? lines[lines.length - 1] : lines[0];
   described.message = redactMessage(reason ?? '');
-  const frames = (error.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l)).slice(0, 12).map((l) => l.trim());
+  const frames = (error.stack ?? '')
+    .split('\n')
+    .filter((l) => /^\s+at /.test(l))
+    .slice(0, 12)
+    .map((l) => l.trim());
   if (frames.length > 0) described.stack = frames;
   if (error.cause !== undefined && depth < 3) described.cause = describeError(error.cause, depth + 1);
   return described;

@@ -71,7 +71,9 @@ export function useHealthChecks(options: HealthOptions): Plugin {
       const { up, latencyMs } = await probe();
       const audit = options.auditSaturated?.() ? 'backlogged' : 'ok';
       const ready = up && audit === 'ok';
-      endResponse(json(fetchAPI, ready ? 200 : 503, { status: ready ? 'ok' : 'unavailable', database: up ? 'up' : 'down', audit, latencyMs }));
+      endResponse(
+        json(fetchAPI, ready ? 200 : 503, { status: ready ? 'ok' : 'unavailable', database: up ? 'up' : 'down', audit, latencyMs }),
+      );
     },
   };
 }

@@ -49,7 +49,8 @@ export class Metrics implements PropagationMetrics, ConsentWriteMetrics {
   private databaseAttached = false;
 
   constructor(options: MetricsOptions = {}) {
-    const p = (this.prefix = options.prefix ?? 'consentql_');
+    this.prefix = options.prefix ?? 'consentql_';
+    const p = this.prefix;
     const registers = [this.registry];
     this.requests = new Counter({
       name: `${p}requests_total`,
@@ -230,10 +231,20 @@ export function useMetricsEndpoint(metrics: Metrics, token: string | undefined):
       if (url.pathname !== METRICS_PATH || !token) return;
       if (!bearerMatches(request.headers.get('authorization'), token)) {
         endResponse(
-          new fetchAPI.Response(JSON.stringify({ errors: [{ message: 'Scraping /metrics needs Authorization: Bearer <CONSENTQL_METRICS_TOKEN>.', extensions: { code: 'UNAUTHENTICATED' } }] }), {
-            status: 401,
-            headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="metrics"' },
-          }),
+          new fetchAPI.Response(
+            JSON.stringify({
+              errors: [
+                {
+                  message: 'Scraping /metrics needs Authorization: Bearer <CONSENTQL_METRICS_TOKEN>.',
+                  extensions: { code: 'UNAUTHENTICATED' },
+                },
+              ],
+            }),
+            {
+              status: 401,
+              headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="metrics"' },
+            },
+          ),
         );
         return;
       }

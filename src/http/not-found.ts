@@ -23,10 +23,13 @@ export function useNotFound(routes: readonly Route[]): Plugin {
       if (known.has(url.pathname)) return;
       const message = `No route ${JSON.stringify(url.pathname.slice(0, 200))} here. This server answers ${listed}.`;
       endResponse(
-        new fetchAPI.Response(request.method === 'HEAD' ? null : JSON.stringify({ errors: [{ message, extensions: { code: 'NOT_FOUND' } }] }), {
-          status: 404,
-          headers: { 'content-type': 'application/json; charset=utf-8' },
-        }),
+        new fetchAPI.Response(
+          request.method === 'HEAD' ? null : JSON.stringify({ errors: [{ message, extensions: { code: 'NOT_FOUND' } }] }),
+          {
+            status: 404,
+            headers: { 'content-type': 'application/json; charset=utf-8' },
+          },
+        ),
       );
     },
   };

@@ -2,15 +2,14 @@ import type { GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { allow, deny, rule, shield } from 'graphql-shield';
 import { ConsentQLError } from '../errors.ts';
-import type { ClientRole, Context } from '../schema/context.ts';
+import type { AuthenticatedClient, ClientRole, Context } from '../schema/context.ts';
 
 // What each client may do, decided by graphql-shield and failing closed: a
 // root field without a rule is denied. Rules sit on the root types only;
 // below them the consent plugin decides field by field, synchronously, so
 // nested fields do not pay for a promise each.
 
-const forbidden = (what: string) =>
-  new ConsentQLError('FORBIDDEN', `${what} Ask an admin for access, or use a client registered for it.`);
+const forbidden = (what: string) => new ConsentQLError('FORBIDDEN', `${what} Ask an admin for access, or use a client registered for it.`);
 
 const isAuthenticated = (ctx: Context) =>
   ctx.client ? true : new ConsentQLError('UNAUTHENTICATED', 'Authentication is required: send "Authorization: Bearer <api key>".');
@@ -45,7 +44,7 @@ const followsConsent = rule({ cache: 'contextual' })((_p, _a, ctx: Context) => i
 const stillFollowsConsent = rule({ cache: 'no_cache' })(async (_p, _a, ctx: Context) => {
   const auth = isAuthenticated(ctx);
   if (auth !== true) return auth;
-  let current;
+  let current: AuthenticatedClient;
   try {
     current = await ctx.authenticate(ctx.request?.headers.get('authorization') ?? null);
   } catch (error) {
@@ -112,7 +111,9 @@ export function applyPermissions(schema: GraphQLSchema): GraphQLSchema {
     fallbackError: forbidden('This operation is not permitted for this client.'),
     allowExternalErrors: true,
   });
-  const roots = new Set([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(Boolean).map((t) => t!.name));
+  const roots = new Set(
+    [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(Boolean).map((t) => t!.name),
+  );
   const generated = permissions.generate(schema) as Record<string, unknown>;
   const rootOnly = Object.fromEntries(Object.entries(generated).filter(([type]) => roots.has(type)));
   return applyMiddleware(schema, rootOnly as never);

@@ -63,10 +63,27 @@ export function requestAwareLogger(logger: Logger): Logger {
 
 /** Error codes a metric label may carry; any other becomes "error". */
 const KNOWN_CODES = new Set([
-  'UNAUTHENTICATED', 'FORBIDDEN', 'PURPOSE_REQUIRED', 'UNKNOWN_PURPOSE', 'PURPOSE_NOT_ALLOWED', 'EXPLAIN_NOT_ALLOWED',
-  'FILTER_NOT_ALLOWED', 'BAD_USER_INPUT', 'QUERY_TOO_LARGE', 'QUERY_TOO_COSTLY', 'RATE_LIMITED', 'NOT_FOUND',
-  'CONSENT_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED', 'INVALID_CURSOR', 'PAYLOAD_TOO_LARGE', 'TOO_MANY_SUBSCRIPTIONS',
-  'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_REQUEST', 'INTERNAL_SERVER_ERROR',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'PURPOSE_REQUIRED',
+  'UNKNOWN_PURPOSE',
+  'PURPOSE_NOT_ALLOWED',
+  'EXPLAIN_NOT_ALLOWED',
+  'FILTER_NOT_ALLOWED',
+  'BAD_USER_INPUT',
+  'QUERY_TOO_LARGE',
+  'QUERY_TOO_COSTLY',
+  'RATE_LIMITED',
+  'NOT_FOUND',
+  'CONSENT_UNAVAILABLE',
+  'IDEMPOTENCY_KEY_REUSED',
+  'INVALID_CURSOR',
+  'PAYLOAD_TOO_LARGE',
+  'TOO_MANY_SUBSCRIPTIONS',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'INTERNAL_SERVER_ERROR',
 ]);
 const PURPOSES = new Set<string>(PURPOSE_KEYS);
 
@@ -144,7 +161,9 @@ export function useRequestLog(options: RequestLogOptions): Plugin<Context> {
         operation: state.operation ?? null,
         operationType: state.operationType ?? null,
         ...(codes.length > 0 ? { errors: codes } : {}),
-        ...(consent ? { subjects: consent.subjectIds().length, maskedFields: consent.maskedFields, excludedRows: consent.excludedRows } : {}),
+        ...(consent
+          ? { subjects: consent.subjectIds().length, maskedFields: consent.maskedFields, excludedRows: consent.excludedRows }
+          : {}),
       };
       state.log[quiet.has(path) ? 'debug' : 'info'](line, 'request');
       if (metrics && path === graphqlPath) {

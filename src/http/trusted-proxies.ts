@@ -46,7 +46,10 @@ export function clientAddress(headers: Headers, peer: string | null | undefined,
   const socket = normaliseIp(peer);
   if (!socket) return null;
   if (!trusted.has(socket)) return socket;
-  const forwarded = (headers.get('x-forwarded-for') ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const forwarded = (headers.get('x-forwarded-for') ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
   let client = socket;
   for (let i = forwarded.length - 1; i >= 0; i--) {
     const address = addressOf(forwarded[i]);

@@ -1,13 +1,5 @@
 import { createTokenizer } from './hmac.ts';
-import {
-  REDACTED,
-  generalizePrefix,
-  generalizeRegion,
-  generalizeYear,
-  partialEmail,
-  partialPhone,
-  partialText,
-} from './strategies.ts';
+import { REDACTED, generalizePrefix, generalizeRegion, generalizeYear, partialEmail, partialPhone, partialText } from './strategies.ts';
 import type { HmacKeyring, MaskSpec, Masker } from './types.ts';
 
 export type { HmacKey, HmacKeyring, MaskSpec, MaskStrategy, MaskableType, Masker } from './types.ts';

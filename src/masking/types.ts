@@ -10,17 +10,7 @@ export type MaskSpec =
 export type MaskStrategy = MaskSpec['strategy'];
 
 /** The output type of a field, as the schema builder sees it. */
-export type MaskableType =
-  | 'String'
-  | '[String]'
-  | 'Int'
-  | 'Float'
-  | 'Boolean'
-  | 'ID'
-  | 'DateTime'
-  | 'Decimal'
-  | 'object'
-  | 'list';
+export type MaskableType = 'String' | '[String]' | 'Int' | 'Float' | 'Boolean' | 'ID' | 'DateTime' | 'Decimal' | 'object' | 'list';
 
 export interface HmacKey {
   /** Short key id, written into every token so that a rotation is visible. */

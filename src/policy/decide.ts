@@ -126,12 +126,7 @@ export function decideNotice(purpose: PurposeDefinition, field: FieldTag): Decis
  * Without a basis for ordinary data the subject is excluded; a missing basis
  * for special-category data only masks those fields.
  */
-export function permits(
-  purpose: PurposeDefinition,
-  subject: Subject | undefined,
-  sensitive: boolean,
-  now: Date,
-): Decision {
+export function permits(purpose: PurposeDefinition, subject: Subject | undefined, sensitive: boolean, now: Date): Decision {
   if (subject === undefined) return exclude('CONSENT_UNAVAILABLE');
   const ordinary = checkOrdinary(purpose, subject, now);
   if (ordinary.effect !== 'allow') return exclude(ordinary.reason as MaskReason);
@@ -144,12 +139,7 @@ export function permits(
  * 16); for sensitive data the sensitive basis, which applies on top of the
  * ordinary one. An unknown regime gets DENY (fail closed).
  */
-export function basisFor(
-  purpose: PurposeDefinition,
-  regime: Regime,
-  minor: boolean,
-  sensitive: boolean,
-): Basis {
+export function basisFor(purpose: PurposeDefinition, regime: Regime, minor: boolean, sensitive: boolean): Basis {
   if (sensitive) return purpose.sensitiveBasis[regime] ?? 'DENY';
   const basis = purpose.basis[regime] ?? 'DENY';
   return minorNeedsOptIn(purpose, regime, minor, basis) ? 'OPT_IN' : basis;
@@ -200,9 +190,7 @@ function checkSensitive(purpose: PurposeDefinition, subject: Subject, ordinary: 
 function recordsInScope(purpose: PurposeDefinition, subject: Subject, sensitive: boolean): ConsentRecord[] {
   // Records captured under another regime never count: a CCPA opt-out does
   // not touch a GDPR consent, nor a GDPR grant a subject now under CCPA.
-  return subject.consents.filter(
-    (r) => r.regime === subject.regime && r.purposeKey === purpose.key && r.sensitive === sensitive,
-  );
+  return subject.consents.filter((r) => r.regime === subject.regime && r.purposeKey === purpose.key && r.sensitive === sensitive);
 }
 
 /** An opt-out holds regardless of purpose version or expiry. */
@@ -224,12 +212,7 @@ const NEGATIVE_RANK: Partial<Record<MaskReason, number>> = {
   EXPIRED: 1,
 };
 
-function optIn(
-  purpose: PurposeDefinition,
-  records: readonly ConsentRecord[],
-  now: Date,
-  missing: MaskReason,
-): Decision {
+function optIn(purpose: PurposeDefinition, records: readonly ConsentRecord[], now: Date, missing: MaskReason): Decision {
   if (records.length === 0) return mask(missing);
   let worst: MaskReason | undefined;
   for (const r of records) {

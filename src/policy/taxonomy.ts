@@ -38,8 +38,7 @@ export const PURPOSES = [
   {
     key: 'transactional',
     title: 'Running your orders and account',
-    description:
-      'Processing orders, payments, deliveries and account notices. Needed to provide what you bought.',
+    description: 'Processing orders, payments, deliveries and account notices. Needed to provide what you bought.',
     version: 1,
     basis: everywhere('CONTRACT'),
     sensitiveBasis: everywhere('CONTRACT'),
@@ -47,8 +46,7 @@ export const PURPOSES = [
   {
     key: 'support',
     title: 'Customer support',
-    description:
-      'Answering your questions and tickets, including through our support chatbot, using your orders and conversations.',
+    description: 'Answering your questions and tickets, including through our support chatbot, using your orders and conversations.',
     version: 1,
     basis: everywhere('CONTRACT'),
     sensitiveBasis: everywhere('CONTRACT'),
@@ -80,8 +78,7 @@ export const PURPOSES = [
   {
     key: 'ai_training',
     title: 'Training AI models',
-    description:
-      'Using your data to train our AI models (for example churn prediction). Only with your explicit permission.',
+    description: 'Using your data to train our AI models (for example churn prediction). Only with your explicit permission.',
     version: 1,
     basis: everywhere('OPT_IN'),
     sensitiveBasis: everywhere('OPT_IN'),
@@ -89,8 +86,7 @@ export const PURPOSES = [
   {
     key: 'ad_sharing',
     title: 'Sharing with advertising partners',
-    description:
-      'Selling or sharing your data with partners for cross-context behavioural advertising.',
+    description: 'Selling or sharing your data with partners for cross-context behavioural advertising.',
     version: 1,
     basis: consentInEuOptOutInUs,
     sensitiveBasis: sensitiveBeyondContract,

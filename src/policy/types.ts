@@ -16,15 +16,7 @@ export type Basis = 'CONTRACT' | 'OPT_IN' | 'OPT_OUT' | 'DENY';
 
 export type ConsentAction = 'GRANT' | 'WITHDRAW' | 'OPT_OUT' | 'OPT_IN';
 
-export const DATA_CATEGORIES = [
-  'identifier',
-  'contact',
-  'demographic',
-  'financial',
-  'behavioural',
-  'inferred',
-  'sensitive',
-] as const;
+export const DATA_CATEGORIES = ['identifier', 'contact', 'demographic', 'financial', 'behavioural', 'inferred', 'sensitive'] as const;
 export type DataCategory = (typeof DATA_CATEGORIES)[number];
 
 export interface PurposeDefinition {

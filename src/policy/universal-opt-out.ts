@@ -6,9 +6,7 @@
  * US states whose privacy laws require honouring a universal opt-out
  * mechanism such as GPC (California through the CCPA/CPRA regulations).
  */
-export const UNIVERSAL_OPT_OUT_STATES: readonly string[] = [
-  'CA', 'CO', 'CT', 'TX', 'OR', 'MT', 'NJ', 'DE', 'NH', 'MN', 'MD', 'NE',
-];
+export const UNIVERSAL_OPT_OUT_STATES: readonly string[] = ['CA', 'CO', 'CT', 'TX', 'OR', 'MT', 'NJ', 'DE', 'NH', 'MN', 'MD', 'NE'];
 
 /** The purposes a GPC signal opts out of: selling or sharing for cross-context advertising. */
 export const GPC_OPT_OUT_PURPOSES: readonly string[] = ['ad_sharing'];

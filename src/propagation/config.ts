@@ -1,4 +1,3 @@
-
 // Propagation settings (read from the environment by src/config.ts): the
 // retry schedule is configurable so that tests (and impatient deployments)
 // need not wait hours for a dead letter.

@@ -166,7 +166,11 @@ export class WebhookDispatcher {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([attempts, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);
-      if (this.inFlight.size > 0) this.logger.warn({ inFlight: this.inFlight.size }, 'webhook attempts still running at shutdown; their leases run out and they are sent again');
+      if (this.inFlight.size > 0)
+        this.logger.warn(
+          { inFlight: this.inFlight.size },
+          'webhook attempts still running at shutdown; their leases run out and they are sent again',
+        );
     }
     await this.recorder.stop();
     await this.recordDelivered();
@@ -231,7 +235,10 @@ export class WebhookDispatcher {
         return attempt.ok ? this.queueDelivered({ delivery, attempt }) : this.settleFailed(delivery, attempt);
       })
       .catch((error) =>
-        this.logger.warn({ err: error, delivery: delivery.id }, 'recording a webhook attempt failed; its lease runs out and it is sent again'),
+        this.logger.warn(
+          { err: error, delivery: delivery.id },
+          'recording a webhook attempt failed; its lease runs out and it is sent again',
+        ),
       )
       .finally(() => {
         this.inFlight.delete(delivery.id);
@@ -278,7 +285,13 @@ export class WebhookDispatcher {
         const lagMs = Date.now() - new Date((delivery.payload as { recordedAt: string }).recordedAt).getTime();
         this.metrics?.delivered(lagMs);
         this.logger.debug(
-          { delivery: delivery.id, subscription: delivery.subscription_id, target: targetForLogs(delivery.url), attempts: delivery.attempts, lagMs },
+          {
+            delivery: delivery.id,
+            subscription: delivery.subscription_id,
+            target: targetForLogs(delivery.url),
+            attempts: delivery.attempts,
+            lagMs,
+          },
           'webhook delivered',
         );
       }
@@ -289,7 +302,13 @@ export class WebhookDispatcher {
     const schedule = this.options.retrySchedule;
     const params = [delivery.id, delivery.attempts, attempt.status, attempt.error];
     // Logs name the target by scheme, host and port: its path and query may hold a token.
-    const about = { delivery: delivery.id, subscription: delivery.subscription_id, target: targetForLogs(delivery.url), attempts: delivery.attempts, error: attempt.error };
+    const about = {
+      delivery: delivery.id,
+      subscription: delivery.subscription_id,
+      target: targetForLogs(delivery.url),
+      attempts: delivery.attempts,
+      error: attempt.error,
+    };
     // A refused target is not tried again: retries could only probe the address.
     if (attempt.refused || delivery.attempts > schedule.length) {
       await this.db.pool.query(

@@ -106,7 +106,8 @@ export class NatsSink {
       (error) => {
         this.counters.failures++;
         // Once per outage, not once per poll.
-        if (!this.failing) this.logger.warn({ err: error }, 'publishing consent changes to NATS failed; they are published again at the next try');
+        if (!this.failing)
+          this.logger.warn({ err: error }, 'publishing consent changes to NATS failed; they are published again at the next try');
         this.failing = true;
       },
     );
@@ -150,7 +151,10 @@ export class NatsSink {
     const finished = await settlesWithin(this.task.stop(), graceMs);
     if (finished && this.holding) {
       await this.db.pool
-        .query(`UPDATE propagation_cursor SET holder = NULL, leased_until = NULL WHERE name = $1 AND holder = $2`, [this.cursorName, this.holder])
+        .query(`UPDATE propagation_cursor SET holder = NULL, leased_until = NULL WHERE name = $1 AND holder = $2`, [
+          this.cursorName,
+          this.holder,
+        ])
         .catch((error) => this.logger.warn({ err: error }, 'giving up the NATS sink lease failed; it runs out by itself'));
       this.holding = false;
     }
@@ -231,7 +235,12 @@ export class NatsSink {
           occurredAt: new Date(row.occurred_at),
           data: noticeOf(row.payload, this.masker),
         });
-        return publisher.publish(this.subjectOf(row.payload.purpose), body, messageId(row.id), i > 0 ? messageId(rows[i - 1].id) : undefined);
+        return publisher.publish(
+          this.subjectOf(row.payload.purpose),
+          body,
+          messageId(row.id),
+          i > 0 ? messageId(rows[i - 1].id) : undefined,
+        );
       }),
     );
     let acked = 0;
@@ -281,7 +290,8 @@ export class NatsSink {
     this.nc = nc;
     void (async () => {
       for await (const status of nc.status()) {
-        if (status.type === 'disconnect' || status.type === 'reconnect') this.logger.info({ status: status.type }, `NATS connection ${status.type}ed`);
+        if (status.type === 'disconnect' || status.type === 'reconnect')
+          this.logger.info({ status: status.type }, `NATS connection ${status.type}ed`);
       }
     })().catch(() => {});
     const js: JetStreamClient = nc.jetstream({ timeout: this.options.publishTimeoutMs });
@@ -297,7 +307,10 @@ export class NatsSink {
       },
     };
     this.publisher = this.runtime.wrapPublisher ? this.runtime.wrapPublisher(jetstream) : jetstream;
-    this.logger.info({ servers: this.options.servers.map(redactServer), stream, subjects: `${this.options.subjectPrefix}.<purpose>` }, 'NATS sink connected');
+    this.logger.info(
+      { servers: this.options.servers.map(redactServer), stream, subjects: `${this.options.subjectPrefix}.<purpose>` },
+      'NATS sink connected',
+    );
   }
 
   private async ensureStream(nc: NatsConnection): Promise<void> {
@@ -314,7 +327,10 @@ export class NatsSink {
         storage: StorageType.File,
         duplicate_window: nanos(this.options.duplicateWindowMs),
       });
-      this.logger.info({ stream: this.options.stream, subjects: wanted, duplicateWindowMs: this.options.duplicateWindowMs }, 'NATS stream created');
+      this.logger.info(
+        { stream: this.options.stream, subjects: wanted, duplicateWindowMs: this.options.duplicateWindowMs },
+        'NATS stream created',
+      );
       return;
     }
     const subjects = info.config.subjects ?? [];
@@ -328,7 +344,7 @@ export class NatsSink {
     if (windowMs < this.leaseMs) {
       this.logger.warn(
         { stream: this.options.stream, duplicateWindowMs: windowMs, leaseMs: this.leaseMs },
-        'the NATS stream\'s duplicate window is shorter than the sink\'s lease: a change published again after a worker died may reach consumers twice',
+        "the NATS stream's duplicate window is shorter than the sink's lease: a change published again after a worker died may reach consumers twice",
       );
     }
   }
@@ -344,7 +360,13 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
   try {
-    return await Promise.race([promise.then(() => true, () => true), timeout]);
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -39,7 +39,14 @@ type Row = {
   country: string | null;
   region: string | null;
   birthDate: Date | null;
-  consentStates: { purposeKey: string; regime: 'GDPR' | 'CCPA' | 'US_STATE' | 'NONE'; sensitive: boolean; action: 'GRANT' | 'WITHDRAW' | 'OPT_OUT' | 'OPT_IN'; purposeVersion: number; expiresAt: Date | null }[];
+  consentStates: {
+    purposeKey: string;
+    regime: 'GDPR' | 'CCPA' | 'US_STATE' | 'NONE';
+    sensitive: boolean;
+    action: 'GRANT' | 'WITHDRAW' | 'OPT_OUT' | 'OPT_IN';
+    purposeVersion: number;
+    expiresAt: Date | null;
+  }[];
 };
 
 function select(purposeKey: string) {
@@ -62,7 +69,7 @@ export function decideEntry(purpose: PurposeDefinition, row: Row, mode: Deployme
   const decision = permits(purpose, { regime, minor: isMinor(row.birthDate, now), consents: row.consentStates }, false, now);
   const allowed = decision.effect === 'allow';
   const expiry = allowed
-    ? row.consentStates.find((s) => s.regime === regime && !s.sensitive && s.expiresAt !== null)?.expiresAt ?? null
+    ? (row.consentStates.find((s) => s.regime === regime && !s.sensitive && s.expiresAt !== null)?.expiresAt ?? null)
     : null;
   return {
     customerId: row.id,

@@ -216,18 +216,27 @@ export function targetPolicy(entries: readonly string[]): TargetPolicy {
 
 /** Splits the setting's text. */
 export function parseAllowHosts(text: string): string[] {
-  return text.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  return text
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
 }
 
 export const NO_EXCEPTIONS: TargetPolicy = targetPolicy([]);
 
 /** The URL's host as a name to match: lower case, brackets and trailing dot removed. */
 function hostOf(url: URL): string {
-  return url.hostname.replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '').toLowerCase();
+  return url.hostname
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '')
+    .toLowerCase();
 }
 
 /** Whether an address may be connected to under the policy. */
-export function addressAllowed(address: string, policy: TargetPolicy): { allowed: true } | { allowed: false; kind: Exclude<AddressKind, 'public'> } {
+export function addressAllowed(
+  address: string,
+  policy: TargetPolicy,
+): { allowed: true } | { allowed: false; kind: Exclude<AddressKind, 'public'> } {
   const bytes = addressBytes(address);
   if (!bytes) return { allowed: false, kind: 'reserved' };
   const kind = classifyBytes(bytes);
@@ -243,7 +252,7 @@ export interface ResolvedAddress {
 }
 
 export type TargetCheck =
-  | { ok: true; host: string; /** Empty when the host is an IP address (nothing to resolve). */ addresses: ResolvedAddress[] }
+  | { ok: true; host: string /** Empty when the host is an IP address (nothing to resolve). */; addresses: ResolvedAddress[] }
   | { ok: false; problem: 'refused'; host: string; address: string; kind: Exclude<AddressKind, 'public'> }
   | { ok: false; problem: 'unresolved'; host: string; code: string };
 

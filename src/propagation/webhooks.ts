@@ -105,7 +105,8 @@ export async function sendWebhook(url: string, secret: string, message: WebhookM
     new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs))),
   ]).finally(() => clearTimeout(timer));
   if (checked === 'timeout') return timedOut;
-  if (!checked.ok) return checked.problem === 'refused' ? refused(TARGET_NOT_ALLOWED) : { ok: false, status: null, error: 'could not resolve the host' };
+  if (!checked.ok)
+    return checked.problem === 'refused' ? refused(TARGET_NOT_ALLOWED) : { ok: false, status: null, error: 'could not resolve the host' };
 
   const body = messageBody(message);
   const sentAt = new Date();
@@ -132,7 +133,11 @@ function pinned(addresses: readonly ResolvedAddress[]): LookupFunction {
       callback(error, '', 4);
       return;
     }
-    if (options.all) (callback as unknown as (e: null, all: ResolvedAddress[]) => void)(null, usable.map((a) => ({ ...a })));
+    if (options.all)
+      (callback as unknown as (e: null, all: ResolvedAddress[]) => void)(
+        null,
+        usable.map((a) => ({ ...a })),
+      );
     else callback(null, usable[0].address, usable[0].family);
   };
 }
@@ -204,7 +209,8 @@ const FAILURES: Record<string, string> = {
 export function describeFailure(error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code && FAILURES[code]) return FAILURES[code];
-  if (code && /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|HOSTNAME_MISMATCH|ERR_OSSL)/.test(code)) return `TLS error (${code})`;
+  if (code && /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|HOSTNAME_MISMATCH|ERR_OSSL)/.test(code))
+    return `TLS error (${code})`;
   if (code && /^HPE_/.test(code)) return 'invalid HTTP response';
   if (error instanceof Error && error.message === 'socket hang up') return 'connection closed without an answer';
   return code && /^[A-Z0-9_]{2,40}$/.test(code) ? `request failed (${code})` : 'request failed';

@@ -63,7 +63,11 @@ export async function serveWorkerHttp(options: WorkerHttpOptions): Promise<Worke
       );
       return;
     }
-    send(404, { error: `not found; this worker serves ${Object.values(WORKER_PATHS).filter((p) => p !== WORKER_PATHS.metrics || options.metrics).join(', ')}` });
+    send(404, {
+      error: `not found; this worker serves ${Object.values(WORKER_PATHS)
+        .filter((p) => p !== WORKER_PATHS.metrics || options.metrics)
+        .join(', ')}`,
+    });
   });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {

@@ -38,9 +38,16 @@ export interface DeliveryWorkerOptions {
   natsRuntime?: Pick<NatsSinkRuntime, 'wrapPublisher'>;
 }
 
-export async function startDeliveryWorker(db: Database, logger: Logger, masker: Masker, options: DeliveryWorkerOptions): Promise<DeliveryWorker> {
+export async function startDeliveryWorker(
+  db: Database,
+  logger: Logger,
+  masker: Masker,
+  options: DeliveryWorkerOptions,
+): Promise<DeliveryWorker> {
   const dispatcher = options.propagation.dispatch ? new WebhookDispatcher(db, logger, options.propagation, masker, options.metrics) : null;
-  const sink = options.nats ? new NatsSink(db, logger, masker, options.nats, { pollIntervalMs: options.propagation.pollIntervalMs, ...options.natsRuntime }) : null;
+  const sink = options.nats
+    ? new NatsSink(db, logger, masker, options.nats, { pollIntervalMs: options.propagation.pollIntervalMs, ...options.natsRuntime })
+    : null;
   let listener: OutboxListener | null = null;
   try {
     // A worker that cannot LISTEN at start fails (exits non-zero): after that the listener reconnects by itself.
@@ -78,7 +85,9 @@ export async function startDeliveryWorker(db: Database, logger: Logger, masker: 
 export async function pendingMigrations(db: Database): Promise<string[]> {
   const expected = readMigrations().map((m) => m.name);
   const { rows } = await db.pool
-    .query<{ migration_name: string }>(`SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`)
+    .query<{ migration_name: string }>(
+      `SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+    )
     .catch((error: { code?: string }) => {
       if (error.code === '42P01') return { rows: [] }; // no table yet: nothing applied
       throw error;

@@ -42,7 +42,10 @@ const ApiClientRef = builder.objectRef<ClientRecord>('ApiClient').implement({
     name: t.exposeString('name', { nullable: false }),
     role: t.field({ type: ClientRoleEnum, nullable: false, resolve: (c) => c.role }),
     allowedPurposes: t.exposeStringList('allowedPurposes', { nullable: false, description: 'The purposes it may declare in X-Purpose.' }),
-    canExplain: t.exposeBoolean('canExplain', { nullable: false, description: 'May ask for per-path masking reasons (X-Consent-Explain: 1).' }),
+    canExplain: t.exposeBoolean('canExplain', {
+      nullable: false,
+      description: 'May ask for per-path masking reasons (X-Consent-Explain: 1).',
+    }),
     status: t.field({ type: ClientStatusEnum, nullable: false, resolve: (c) => c.status }),
     expiresAt: t.field({ type: 'DateTime', resolve: (c) => c.expiresAt }),
     revokedAt: t.field({ type: 'DateTime', resolve: (c) => c.revokedAt }),
@@ -54,15 +57,21 @@ const ApiClientRef = builder.objectRef<ClientRecord>('ApiClient').implement({
     createdAt: t.field({ type: 'DateTime', nullable: false, resolve: (c) => c.createdAt }),
     updatedAt: t.field({ type: 'DateTime', nullable: false, resolve: (c) => c.updatedAt }),
     createdBy: t.id({ description: 'The admin client that created it (null: seeded, or `npm run client`).', resolve: (c) => c.createdBy }),
-    updatedBy: t.id({ description: 'The admin client that changed it last (null: seeded, or `npm run client`).', resolve: (c) => c.updatedBy }),
+    updatedBy: t.id({
+      description: 'The admin client that changed it last (null: seeded, or `npm run client`).',
+      resolve: (c) => c.updatedBy,
+    }),
   }),
 });
 
 const IssuedClientKeyRef = builder.objectRef<IssuedKey>('IssuedClientKey').implement({
-  description: 'A client with its new API key. The key is shown this once: hand it to the client\'s owner now.',
+  description: "A client with its new API key. The key is shown this once: hand it to the client's owner now.",
   fields: (t) => ({
     client: t.field({ type: ApiClientRef, nullable: false, resolve: (r) => r.client }),
-    apiKey: t.exposeString('apiKey', { nullable: false, description: 'Send as "Authorization: Bearer <apiKey>". Not stored, not shown again.' }),
+    apiKey: t.exposeString('apiKey', {
+      nullable: false,
+      description: 'Send as "Authorization: Bearer <apiKey>". Not stored, not shown again.',
+    }),
   }),
 });
 
@@ -70,7 +79,10 @@ const ClientFieldChangeRef = builder.objectRef<AuditEntry['changes'][number]>('C
   description: 'One changed field of an audited client change; values as JSON.',
   fields: (t) => ({
     field: t.exposeString('field', { nullable: false }),
-    from: t.string({ description: 'The value before, as JSON (null on creation).', resolve: (c) => (c.from == null ? null : JSON.stringify(c.from)) }),
+    from: t.string({
+      description: 'The value before, as JSON (null on creation).',
+      resolve: (c) => (c.from == null ? null : JSON.stringify(c.from)),
+    }),
     to: t.string({ description: 'The value after, as JSON.', resolve: (c) => (c.to == null ? null : JSON.stringify(c.to)) }),
   }),
 });
@@ -82,7 +94,10 @@ const ClientAuditEntryRef = builder.objectRef<AuditEntry>('ClientAuditEntry').im
     action: t.field({ type: ClientAuditActionEnum, nullable: false, resolve: (e) => e.action }),
     clientId: t.exposeID('clientId', { nullable: false }),
     clientName: t.exposeString('clientName', { nullable: false }),
-    actorClientId: t.id({ description: 'The admin client that made the change (null: `npm run client`).', resolve: (e) => e.actorClientId }),
+    actorClientId: t.id({
+      description: 'The admin client that made the change (null: `npm run client`).',
+      resolve: (e) => e.actorClientId,
+    }),
     actor: t.exposeString('actor', { nullable: false }),
     changes: t.field({ type: [ClientFieldChangeRef], nullable: false, resolve: (e) => e.changes }),
     occurredAt: t.field({ type: 'DateTime', nullable: false, resolve: (e) => e.occurredAt }),
@@ -102,7 +117,8 @@ builder.queryFields((t) => ({
     nullable: false,
     description: 'Changes to API clients, newest first.',
     args: { clientId: t.arg.id(), first: t.arg.int({ defaultValue: 50 }) },
-    resolve: (_root, args, ctx) => clientAudit(ctx.db, { clientId: args.clientId == null ? null : String(args.clientId), first: args.first }),
+    resolve: (_root, args, ctx) =>
+      clientAudit(ctx.db, { clientId: args.clientId == null ? null : String(args.clientId), first: args.first }),
   }),
 }));
 
@@ -151,14 +167,14 @@ builder.mutationFields((t) => ({
   setClientExpiry: t.field({
     type: ApiClientRef,
     nullable: false,
-    description: 'When the client\'s key stops working (null: never). To stop it now, revoke the client.',
+    description: "When the client's key stops working (null: never). To stop it now, revoke the client.",
     args: { id: t.arg.id({ required: true }), expiresAt: t.arg({ type: 'DateTime' }) },
     resolve: (_root, args, ctx) => setClientExpiry(ctx.db, clientActor(clientOf(ctx)), String(args.id), args.expiresAt ?? null),
   }),
   revokeClient: t.field({
     type: ApiClientRef,
     nullable: false,
-    description: 'Stops the client\'s keys on every instance, at once and for good.',
+    description: "Stops the client's keys on every instance, at once and for good.",
     args: { id: t.arg.id({ required: true }) },
     resolve: (_root, args, ctx) => revokeClient(ctx.db, clientActor(clientOf(ctx)), String(args.id)),
   }),

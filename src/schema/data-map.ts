@@ -27,9 +27,9 @@ type DataMapOutcome = keyof typeof DATA_MAP_OUTCOMES;
 
 const DataMapOutcomeEnum = builder.enumType('DataMapOutcome', {
   description: 'What a request declaring a purpose gets for a field of a subject it may process.',
-  values: Object.fromEntries(
-    Object.entries(DATA_MAP_OUTCOMES).map(([value, description]) => [value, { description }]),
-  ) as { [K in DataMapOutcome]: { description: string } },
+  values: Object.fromEntries(Object.entries(DATA_MAP_OUTCOMES).map(([value, description]) => [value, { description }])) as {
+    [K in DataMapOutcome]: { description: string };
+  },
 });
 
 interface DataMapDecision {
@@ -137,15 +137,13 @@ function entryOf(
 
 type PurposeShape = (typeof PURPOSES)[number];
 
-const RegimeBasis = builder
-  .objectRef<{ regime: string; basis: string; sensitiveBasis: string }>('RegimeBasis')
-  .implement({
-    fields: (t) => ({
-      regime: t.exposeString('regime', { nullable: false }),
-      basis: t.exposeString('basis', { nullable: false }),
-      sensitiveBasis: t.exposeString('sensitiveBasis', { nullable: false }),
-    }),
-  });
+const RegimeBasis = builder.objectRef<{ regime: string; basis: string; sensitiveBasis: string }>('RegimeBasis').implement({
+  fields: (t) => ({
+    regime: t.exposeString('regime', { nullable: false }),
+    basis: t.exposeString('basis', { nullable: false }),
+    sensitiveBasis: t.exposeString('sensitiveBasis', { nullable: false }),
+  }),
+});
 
 const PurposeRef = builder.objectRef<PurposeShape>('Purpose').implement({
   description: 'A named use of data, from the reviewed taxonomy (src/policy/taxonomy.ts).',
@@ -163,8 +161,7 @@ const PurposeRef = builder.objectRef<PurposeShape>('Purpose').implement({
     bases: t.field({
       type: [RegimeBasis],
       nullable: false,
-      resolve: (p) =>
-        REGIMES.map((regime) => ({ regime, basis: p.basis[regime], sensitiveBasis: p.sensitiveBasis[regime] })),
+      resolve: (p) => REGIMES.map((regime) => ({ regime, basis: p.basis[regime], sensitiveBasis: p.sensitiveBasis[regime] })),
     }),
   }),
 });

@@ -1,4 +1,15 @@
-import { GraphQLDirective, GraphQLEnumType, specifiedDirectives, GraphQLList, GraphQLNonNull, GraphQLBoolean, GraphQLString, DirectiveLocation, lexicographicSortSchema, type GraphQLSchema } from 'graphql';
+import {
+  GraphQLDirective,
+  GraphQLEnumType,
+  specifiedDirectives,
+  GraphQLList,
+  GraphQLNonNull,
+  GraphQLBoolean,
+  GraphQLString,
+  DirectiveLocation,
+  lexicographicSortSchema,
+  type GraphQLSchema,
+} from 'graphql';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { PURPOSE_KEYS } from '../policy/taxonomy.ts';
 import { DATA_CATEGORIES } from '../policy/types.ts';
@@ -38,5 +49,5 @@ export function buildSchema(options: { benchmarkBaseline?: boolean } = {}): Grap
 
 /** The schema as printed to schema.graphql, with the purpose directives. */
 export function printSchema(schema: GraphQLSchema): string {
-  return printSchemaWithDirectives(lexicographicSortSchema(schema)) + '\n';
+  return `${printSchemaWithDirectives(lexicographicSortSchema(schema))}\n`;
 }

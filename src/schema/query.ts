@@ -77,7 +77,7 @@ function customerWhere(
   if (order) guarded.set(order.field, `orderBy.field`);
   for (const [field, argument] of guarded) {
     const tag = customerTag(field, info);
-    if (!tag || !tag.serves.includes(purpose.key)) {
+    if (!tag?.serves.includes(purpose.key)) {
       throw new ConsentQLError(
         'FILTER_NOT_ALLOWED',
         `${argument} uses Customer.${field}, which the purpose "${purpose.key}" may not read, so it cannot filter or sort by it either. ` +
@@ -172,8 +172,7 @@ builder.queryType({
           totalCount: c.int({
             nullable: false,
             description: 'How many customers match, among those who give the declared purpose a legal basis.',
-            resolve: (connection, _args, ctx) =>
-              countCustomers(ctx, (connection as unknown as { where: Prisma.CustomerWhereInput }).where),
+            resolve: (connection, _args, ctx) => countCustomers(ctx, (connection as unknown as { where: Prisma.CustomerWhereInput }).where),
           }),
         }),
       },

@@ -71,7 +71,9 @@ export function useConsentCenter({ db, keyring, logger, mode, proofKey }: Consen
       if (url.pathname !== CONSENT_CENTER_PATH) return;
       const nonce = randomBytes(16).toString('base64');
       const respond = (status: number, body: string, extra: Record<string, string> = {}) =>
-        endResponse(new fetchAPI.Response(request.method === 'HEAD' ? null : body, { status, headers: { ...securityHeaders(nonce), ...extra } }));
+        endResponse(
+          new fetchAPI.Response(request.method === 'HEAD' ? null : body, { status, headers: { ...securityHeaders(nonce), ...extra } }),
+        );
       const message = (status: number, page: MessagePage) => respond(status, renderMessagePage(page, nonce));
 
       try {
@@ -125,7 +127,10 @@ export function useConsentCenter({ db, keyring, logger, mode, proofKey }: Consen
         const saved = choices.find((c) => c.key === url.searchParams.get('saved'));
         if (saved) notices.unshift({ kind: 'success', text: `Saved: "${saved.title}" is now ${saved.choice.on ? 'on' : 'off'}.` });
         if (url.searchParams.get('notice') === 'stale') {
-          notices.unshift({ kind: 'warning', text: 'That form had already been used for another choice, so nothing was changed. Here are your current choices.' });
+          notices.unshift({
+            kind: 'warning',
+            text: 'That form had already been used for another choice, so nothing was changed. Here are your current choices.',
+          });
         }
         const titles = new Map(PURPOSES.map((p) => [p.key as string, p.title as string]));
         return renderCenterPage(
@@ -136,8 +141,15 @@ export function useConsentCenter({ db, keyring, logger, mode, proofKey }: Consen
             linkExpires: formatDate(linkExpiresAt),
             notices,
             choices,
-            necessary: PURPOSES.filter((p) => !takesConsent(p)).map((p) => ({ title: p.title, description: p.description, basis: CONTRACT_BASIS })),
-            history: events.slice(-HISTORY_SHOWN).reverse().map((e) => historyRow(e, titles.get(e.purposeKey) ?? e.purposeKey)),
+            necessary: PURPOSES.filter((p) => !takesConsent(p)).map((p) => ({
+              title: p.title,
+              description: p.description,
+              basis: CONTRACT_BASIS,
+            })),
+            history: events
+              .slice(-HISTORY_SHOWN)
+              .reverse()
+              .map((e) => historyRow(e, titles.get(e.purposeKey) ?? e.purposeKey)),
             earlierEvents: Math.max(0, events.length - HISTORY_SHOWN),
           },
           nonce,
@@ -154,7 +166,13 @@ export function useConsentCenter({ db, keyring, logger, mode, proofKey }: Consen
       async function honourGpc(subject: { id: string }, req: Request, server: object): Promise<Notice | null> {
         const purposeTitles = GPC_OPT_OUT_PURPOSES.map((k) => findPurpose(k)?.title.toLowerCase() ?? k).join(', ');
         const confirmed = await db.prisma.consentState.findFirst({
-          where: { customerId: subject.id, purposeKey: { in: [...GPC_OPT_OUT_PURPOSES] }, sensitive: false, source: 'CONSENT_CENTER', action: { in: ['GRANT', 'OPT_IN'] } },
+          where: {
+            customerId: subject.id,
+            purposeKey: { in: [...GPC_OPT_OUT_PURPOSES] },
+            sensitive: false,
+            source: 'CONSENT_CENTER',
+            action: { in: ['GRANT', 'OPT_IN'] },
+          },
           select: { updatedAt: true },
         });
         if (confirmed) {
@@ -179,7 +197,10 @@ export function useConsentCenter({ db, keyring, logger, mode, proofKey }: Consen
         };
       }
 
-      async function recordChoice(req: Request, server: object): Promise<{ kind: 'refused'; page: MessagePage } | { kind: 'done'; location: string }> {
+      async function recordChoice(
+        req: Request,
+        server: object,
+      ): Promise<{ kind: 'refused'; page: MessagePage } | { kind: 'done'; location: string }> {
         if (!sameOrigin(req, url)) return { kind: 'refused', page: FORM_REFUSED };
         const form = await readForm(req, fetchAPI);
         if (!form) return { kind: 'refused', page: FORM_REFUSED };

@@ -27,16 +27,17 @@ const MAX_TOKEN_LENGTH = 512;
 
 export type LinkRefusal = 'MALFORMED' | 'UNKNOWN_KEY' | 'BAD_SIGNATURE' | 'EXPIRED';
 
-export type LinkCheck =
-  | { valid: true; customerId: string; expiresAt: Date; keyId: string }
-  | { valid: false; reason: LinkRefusal };
+export type LinkCheck = { valid: true; customerId: string; expiresAt: Date; keyId: string } | { valid: false; reason: LinkRefusal };
 
 const derived = new WeakMap<Buffer, Map<string, Buffer>>();
 
 /** HKDF of one secret for one use, cached per secret (the keyring lives as long as the server). */
 function deriveKey(key: HmacKey, info: string): Buffer {
   let byInfo = derived.get(key.secret);
-  if (!byInfo) derived.set(key.secret, (byInfo = new Map()));
+  if (!byInfo) {
+    byInfo = new Map();
+    derived.set(key.secret, byInfo);
+  }
   let out = byInfo.get(info);
   if (!out) {
     out = Buffer.from(hkdfSync('sha256', key.secret, 'consentql', info, 32));
@@ -62,7 +63,9 @@ function keyById(keyring: HmacKeyring, id: string): HmacKey | undefined {
 /** A link token for `customerId` that stops working at `expiresAt` (whole seconds). */
 export function createLinkToken(keyring: HmacKeyring, customerId: string, expiresAt: Date): string {
   if (!UUID.test(customerId)) {
-    throw new Error(`createLinkToken expects a customer UUID, but got ${JSON.stringify(customerId)}. Look the customer up by external id first.`);
+    throw new Error(
+      `createLinkToken expects a customer UUID, but got ${JSON.stringify(customerId)}. Look the customer up by external id first.`,
+    );
   }
   const seconds = Math.floor(expiresAt.getTime() / 1000);
   if (!Number.isSafeInteger(seconds)) {

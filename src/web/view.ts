@@ -82,10 +82,8 @@ export function describeChoice(
 }
 
 const REGIME_NOTES: Record<Regime, string> = {
-  GDPR:
-    "Your data is protected by the EU's General Data Protection Regulation (GDPR): we use it for the purposes below only if you say yes, and you can change your mind at any time.",
-  CCPA:
-    'Your data is protected by California privacy law (CCPA/CPRA): you can opt out of the purposes below at any time; training AI models always needs your yes first.',
+  GDPR: "Your data is protected by the EU's General Data Protection Regulation (GDPR): we use it for the purposes below only if you say yes, and you can change your mind at any time.",
+  CCPA: 'Your data is protected by California privacy law (CCPA/CPRA): you can opt out of the purposes below at any time; training AI models always needs your yes first.',
   US_STATE:
     "Your data is protected by your state's privacy law: you can opt out of the purposes below at any time; some need your yes first.",
   NONE: 'We apply our strictest rules to you: we use your data for the purposes below only if you say yes, and you can change your mind at any time.',
@@ -119,7 +117,10 @@ export interface HistoryRow {
   channel: string;
 }
 
-export function historyRow(event: Pick<ConsentEvent, 'purposeKey' | 'action' | 'source' | 'recordedAt' | 'sensitive'>, title: string): HistoryRow {
+export function historyRow(
+  event: Pick<ConsentEvent, 'purposeKey' | 'action' | 'source' | 'recordedAt' | 'sensitive'>,
+  title: string,
+): HistoryRow {
   return {
     at: formatDateTime(event.recordedAt),
     what: `${title}: ${ACTION_WORDS[event.action]}${event.sensitive ? ' (sensitive data)' : ''}`,

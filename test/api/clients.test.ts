@@ -54,7 +54,8 @@ const REVOKE = `mutation($id: ID!) { revokeClient(id: $id) { ${CLIENT_FIELDS} } 
 const LIST = `query($status: ClientStatus) { clients(status: $status) { ${CLIENT_FIELDS} } }`;
 
 /** A request as the admin demo client. */
-const asAdmin = (app: TestApp, query: string, variables: Record<string, unknown> = {}) => app.graphql(query, { client: 'schema-admin', variables });
+const asAdmin = (app: TestApp, query: string, variables: Record<string, unknown> = {}) =>
+  app.graphql(query, { client: 'schema-admin', variables });
 
 /** A request with a given key (and purpose). */
 const withKey = (app: TestApp, key: string, purpose?: string, query = READ) =>
@@ -111,7 +112,15 @@ describe('creating a client', () => {
     const name = uniqueName('chatbot');
     const { apiKey, client } = await create({ name, purposes: ['support', 'analytics'] });
     expect(apiKey).toMatch(/^cq_[A-Za-z0-9_-]{43}$/);
-    expect(client).toMatchObject({ name, role: 'CONSUMER', allowedPurposes: ['support', 'analytics'], canExplain: false, status: 'ACTIVE', expiresAt: null, revokedAt: null });
+    expect(client).toMatchObject({
+      name,
+      role: 'CONSUMER',
+      allowedPurposes: ['support', 'analytics'],
+      canExplain: false,
+      status: 'ACTIVE',
+      expiresAt: null,
+      revokedAt: null,
+    });
     const admin = (await a.db.pool.query(`SELECT id FROM api_client WHERE name = 'schema-admin'`)).rows[0].id;
     expect(client.createdBy).toBe(admin);
 
@@ -137,7 +146,11 @@ describe('creating a client', () => {
   it('refuses unknown purposes (UNKNOWN_PURPOSE, listing the valid keys), a taken name, a bad name and a past expiry', async () => {
     const unknown = await asAdmin(a, CREATE, { name: uniqueName('x'), role: 'CONSUMER', purposes: ['support', 'markting'] });
     expect(unknown.status).toBe(400);
-    expect(unknown.body.errors[0].extensions).toMatchObject({ code: 'UNKNOWN_PURPOSE', received: ['markting'], validPurposes: PURPOSE_KEYS });
+    expect(unknown.body.errors[0].extensions).toMatchObject({
+      code: 'UNKNOWN_PURPOSE',
+      received: ['markting'],
+      validPurposes: PURPOSE_KEYS,
+    });
     expect(unknown.body.errors[0].message).toContain(PURPOSE_KEYS.join(', '));
 
     const empty = await asAdmin(a, CREATE, { name: uniqueName('x'), role: 'CONSUMER', purposes: [] });
@@ -151,7 +164,12 @@ describe('creating a client', () => {
     const badName = await asAdmin(a, CREATE, { name: 'has space', role: 'CONSUMER', purposes: ['support'] });
     expect(badName.body.errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'name' });
 
-    const past = await asAdmin(a, CREATE, { name: uniqueName('x'), role: 'CONSUMER', purposes: ['support'], expiresAt: '2020-01-01T00:00:00Z' });
+    const past = await asAdmin(a, CREATE, {
+      name: uniqueName('x'),
+      role: 'CONSUMER',
+      purposes: ['support'],
+      expiresAt: '2020-01-01T00:00:00Z',
+    });
     expect(past.body.errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'expiresAt' });
 
     const badRole = await asAdmin(a, CREATE, { name: uniqueName('x'), role: 'ROOT', purposes: ['support'] });
@@ -187,7 +205,10 @@ describe('changing a client', () => {
 
     await expectWorks(a, apiKey, 'analytics');
     expect((await withKey(a, apiKey, 'support')).body.errors[0].extensions.code).toBe('PURPOSE_NOT_ALLOWED');
-    const explained = await a.graphql(READ, { purpose: 'analytics', headers: { authorization: `Bearer ${apiKey}`, 'x-consent-explain': '1' } });
+    const explained = await a.graphql(READ, {
+      purpose: 'analytics',
+      headers: { authorization: `Bearer ${apiKey}`, 'x-consent-explain': '1' },
+    });
     expect(explained.body.errors).toBeUndefined();
 
     const unknown = await asAdmin(a, UPDATE, { id: client.id, purposes: ['nope'] });
@@ -302,7 +323,12 @@ describe('a live subscription', () => {
     const abort = new AbortController();
     const response = await a.fetch('/graphql', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${apiKey}`, 'x-purpose': 'marketing' },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        authorization: `Bearer ${apiKey}`,
+        'x-purpose': 'marketing',
+      },
       body: JSON.stringify({ query: `subscription { consentChanged { subject action } }` }),
       signal: abort.signal,
     });
@@ -310,7 +336,8 @@ describe('a live subscription', () => {
     const subject = await createSubject(a.db, { country: 'DE' });
     const pseudonym = testMasker().pseudonym(subject.id, 'marketing');
     const input = { subject: { id: subject.id }, purposes: ['marketing'], source: 'CONSENT_CENTER', noticeVersion: 'v1' };
-    const record = (mutation: string) => a.graphql(mutation, { client: 'consent-center', purpose: 'consent_management', variables: { input } });
+    const record = (mutation: string) =>
+      a.graphql(mutation, { client: 'consent-center', purpose: 'consent_management', variables: { input } });
 
     await record(GRANT);
     // Other test files may commit marketing changes meanwhile: read until ours.
@@ -366,10 +393,9 @@ describe('who may manage clients', () => {
 
   it('an admin cannot revoke or demote the last active admin through the API', async () => {
     // Revoke the admins this file made (allowed: schema-admin remains), leaving schema-admin the only one.
-    const { rows } = await a.db.pool.query(
-      `SELECT id FROM api_client WHERE role = 'ADMIN' AND revoked_at IS NULL AND name LIKE $1`,
-      [`test-%-${process.pid}-%`],
-    );
+    const { rows } = await a.db.pool.query(`SELECT id FROM api_client WHERE role = 'ADMIN' AND revoked_at IS NULL AND name LIKE $1`, [
+      `test-%-${process.pid}-%`,
+    ]);
     for (const { id } of rows) await asAdmin(a, REVOKE, { id });
     const admin = (await a.db.pool.query(`SELECT id FROM api_client WHERE name = 'schema-admin'`)).rows[0].id;
     const revoke = await asAdmin(a, REVOKE, { id: admin });
@@ -390,7 +416,9 @@ describe('nothing secret leaves the database', () => {
     expect(text).not.toContain(sha256(apiKey));
     expect(text).not.toMatch(/[0-9a-f]{64}/);
     const { body: schema } = await asAdmin(a, `{ __type(name: "ApiClient") { fields { name } } }`);
-    expect(schema.data.__type.fields.map((f: any) => f.name).filter((n: string) => /key|hash|secret/i.test(n))).toEqual(['previousKeyExpiresAt']);
+    expect(schema.data.__type.fields.map((f: any) => f.name).filter((n: string) => /key|hash|secret/i.test(n))).toEqual([
+      'previousKeyExpiresAt',
+    ]);
   });
 
   it('every change is audited: who, what, which client, when, the changed fields; never a key or a hash', async () => {
@@ -431,7 +459,11 @@ describe('nothing secret leaves the database', () => {
     expect(rows[4].changes).toEqual({ revokedAt: { from: null, to: expect.any(String) } });
 
     // The same trail through the API, newest first.
-    const { body } = await asAdmin(a, `query($id: ID) { clientAudit(clientId: $id) { action actorClientId actor clientName changes { field from to } } }`, { id: client.id });
+    const { body } = await asAdmin(
+      a,
+      `query($id: ID) { clientAudit(clientId: $id) { action actorClientId actor clientName changes { field from to } } }`,
+      { id: client.id },
+    );
     expect(body.errors).toBeUndefined();
     expect(body.data.clientAudit.map((e: any) => e.action)).toEqual(['REVOKE', 'SET_EXPIRY', 'ROTATE_KEY', 'UPDATE', 'CREATE']);
     expect(body.data.clientAudit[3].changes).toEqual([{ field: 'allowedPurposes', from: '["support"]', to: '["support","analytics"]' }]);
@@ -543,7 +575,10 @@ describe('npm run client', () => {
   const run = (args: string[], env: Record<string, string | undefined> = { DATABASE_URL: scratch.url }) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const childEnv: Record<string, string> = { ...process.env, NODE_ENV: 'production' } as Record<string, string>;
-      for (const [k, v] of Object.entries(env)) v === undefined ? delete childEnv[k] : (childEnv[k] = v);
+      for (const [k, v] of Object.entries(env)) {
+        if (v === undefined) delete childEnv[k];
+        else childEnv[k] = v;
+      }
       const child = spawn(process.execPath, args, { cwd: root, env: childEnv });
       let stdout = '';
       let stderr = '';
@@ -556,7 +591,17 @@ describe('npm run client', () => {
     const migrated = await run(['scripts/db-migrate.ts']);
     expect(migrated.code, migrated.stderr).toBe(0);
 
-    const created = await run(['scripts/client.ts', 'create', '--name', 'ops-admin', '--role', 'ADMIN', '--purposes', 'consent_management,support', '--explain']);
+    const created = await run([
+      'scripts/client.ts',
+      'create',
+      '--name',
+      'ops-admin',
+      '--role',
+      'ADMIN',
+      '--purposes',
+      'consent_management,support',
+      '--explain',
+    ]);
     expect(created.code, created.stderr).toBe(0);
     const key = created.stdout.trim();
     expect(key).toMatch(/^cq_[A-Za-z0-9_-]{43}$/);
@@ -565,10 +610,16 @@ describe('npm run client', () => {
     const db = await openDatabase({ databaseUrl: scratch.url, poolSize: pglite ? 1 : 2 });
     try {
       const { rows } = await db.pool.query(`SELECT name, role::text, key_hash, allowed_purposes, can_explain FROM api_client`);
-      expect(rows).toEqual([{ name: 'ops-admin', role: 'ADMIN', key_hash: sha256(key), allowed_purposes: ['support', 'consent_management'], can_explain: true }]);
+      expect(rows).toEqual([
+        { name: 'ops-admin', role: 'ADMIN', key_hash: sha256(key), allowed_purposes: ['support', 'consent_management'], can_explain: true },
+      ]);
       const audit = await db.pool.query(`SELECT actor_client_id, actor, action::text, t::text AS raw FROM client_audit t`);
       expect(audit.rows).toHaveLength(1);
-      expect(audit.rows[0]).toMatchObject({ actor_client_id: null, action: 'CREATE', actor: expect.stringMatching(/^npm run client \(.+@.+\)$/) });
+      expect(audit.rows[0]).toMatchObject({
+        actor_client_id: null,
+        action: 'CREATE',
+        actor: expect.stringMatching(/^npm run client \(.+@.+\)$/),
+      });
       expect(audit.rows[0].raw).not.toContain(key);
       expect(audit.rows[0].raw).not.toContain(sha256(key));
 
@@ -638,5 +689,3 @@ describe('npm run client', () => {
     expect(result.stderr).toContain('usage: npm run client');
   }, 60_000);
 });
-
-

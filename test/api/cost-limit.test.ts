@@ -60,12 +60,17 @@ describe('the row estimate', () => {
     const fragment = `fragment Lists on Customer { orders(first: 100) { id } ... on Customer { tickets(first: 50) { id } } }`;
     const once = rows(`{ customers(first: 10) { edges { node { ...Lists } } } } ${fragment}`);
     expect(once).toBe(10 + 10 * 100 + 10 * 50);
-    expect(rows(`{ a: customers(first: 10) { edges { node { ...Lists } } } b: customers(first: 10) { edges { node { ...Lists ...Lists } } } } ${fragment}`)).toBe(
-      once + (10 + 2 * (10 * 100 + 10 * 50)),
-    );
-    expect(rows('query($no: Boolean!) { customers(first: 10) { edges { node { orders(first: 100) @skip(if: $no) { id } webEvents(first: 100) @include(if: $no) { id } } } } }', { no: true })).toBe(
-      10 + 10 * 100 + 10 * 100,
-    );
+    expect(
+      rows(
+        `{ a: customers(first: 10) { edges { node { ...Lists } } } b: customers(first: 10) { edges { node { ...Lists ...Lists } } } } ${fragment}`,
+      ),
+    ).toBe(once + (10 + 2 * (10 * 100 + 10 * 50)));
+    expect(
+      rows(
+        'query($no: Boolean!) { customers(first: 10) { edges { node { orders(first: 100) @skip(if: $no) { id } webEvents(first: 100) @include(if: $no) { id } } } } }',
+        { no: true },
+      ),
+    ).toBe(10 + 10 * 100 + 10 * 100);
     // Only the operation that runs counts.
     const two = 'query Small { customers(first: 1) { totalCount } } query Big { customers(first: 1000) { totalCount } }';
     expect(rows(two, {}, 'Small')).toBe(1);
@@ -74,11 +79,15 @@ describe('the row estimate', () => {
 
   it('keeps the ordinary requests well under the budget', () => {
     // The demo support view (GraphiQL's example query), a 1,000-customer training page, a 100-customer page with two lists at their maximum.
-    expect(rows('{ customers(first: 5) { totalCount edges { node { id firstName email country tickets(first: 2) { subject messages { author body } } } } } }')).toBe(
-      5 + 10 + 100,
-    );
+    expect(
+      rows(
+        '{ customers(first: 5) { totalCount edges { node { id firstName email country tickets(first: 2) { subject messages { author body } } } } } }',
+      ),
+    ).toBe(5 + 10 + 100);
     expect(rows('{ customers(first: 1000) { totalCount edges { node { id birthDate churnScore segment country } } } }')).toBe(1000);
-    expect(rows('{ customers(first: 100) { edges { node { id orders(first: 100) { id total } tickets(first: 100) { id status } } } } }')).toBe(20_100);
+    expect(
+      rows('{ customers(first: 100) { edges { node { id orders(first: 100) { id total } tickets(first: 100) { id status } } } } }'),
+    ).toBe(20_100);
     expect(20_100).toBeLessThanOrEqual(BUDGET);
     // test/api/round-trips.test.ts: 500 customers with five nested lists (one at a time, never refused).
     const roundTrips = `query Page($first: Int!) { customers(first: $first) { totalCount edges { node { id email country segment
@@ -113,7 +122,8 @@ describe('the cost limit over HTTP', () => {
   });
 
   it('honours variables: the same document passes or is refused by the page size it is sent with', async () => {
-    const query = 'query Pages($n: Int!, $m: Int!) { customers(first: $n) { edges { node { id orders(first: $m) { id } webEvents(first: $m) { id } } } } }';
+    const query =
+      'query Pages($n: Int!, $m: Int!) { customers(first: $n) { edges { node { id orders(first: $m) { id } webEvents(first: $m) { id } } } } }';
     const small = await app.graphql(query, { client: 'analytics-app', purpose: 'analytics', variables: { n: 50, m: 5 } });
     expect(small.status).toBe(200);
     expect(small.body.errors).toBeUndefined();
@@ -143,7 +153,10 @@ describe('the cost limit over HTTP', () => {
   });
 
   it('serves the ordinary operations of test/operations/*.graphql', async () => {
-    const { body: one } = await app.graphql('{ customers(first: 1) { edges { node { id } } } }', { client: 'support-chatbot', purpose: 'support' });
+    const { body: one } = await app.graphql('{ customers(first: 1) { edges { node { id } } } }', {
+      client: 'support-chatbot',
+      purpose: 'support',
+    });
     const id = one.data.customers.edges[0].node.id;
     const dir = path.join(root, 'test/operations');
     const operations = fs
@@ -168,7 +181,11 @@ describe('the cost limit over HTTP', () => {
       const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
       if (operation.operation !== 'query') continue; // writes and subscriptions: estimated only
       const { status, body } = await app.graphql(example, { client: 'schema-admin', purpose: 'marketing' });
-      expect({ example: example.slice(0, 80), status, errors: body.errors }).toEqual({ example: example.slice(0, 80), status: 200, errors: undefined });
+      expect({ example: example.slice(0, 80), status, errors: body.errors }).toEqual({
+        example: example.slice(0, 80),
+        status: 200,
+        errors: undefined,
+      });
     }
   });
 });

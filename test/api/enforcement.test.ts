@@ -1,11 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../support/app.ts';
-import {
-  CustomerEmailsDocument,
-  CustomerProfileDocument,
-  CustomerTicketsDocument,
-  TrainingSetDocument,
-} from '../generated/operations.ts';
+import { CustomerEmailsDocument, CustomerProfileDocument, CustomerTicketsDocument, TrainingSetDocument } from '../generated/operations.ts';
 
 let app: TestApp;
 const ids = new Map<string, string>();
@@ -24,7 +19,6 @@ const persona = (externalId: string) => {
   if (!id) throw new Error(`persona ${externalId} is not in the demo data`);
   return id;
 };
-
 
 describe('a request reads each field under its declared purpose', () => {
   it('lets the support chatbot read a ticket conversation under "support"', async () => {
@@ -82,7 +76,12 @@ describe('a request reads each field under its declared purpose', () => {
     const sharing = await app.graphql(query, { client: 'ad-partner-export', purpose: 'ad_sharing', variables: { id } });
     expect(sharing.body.data.customer).toBeNull();
     const marketing = await app.graphql(query, { client: 'email-platform-sync', purpose: 'marketing', variables: { id } });
-    expect(marketing.body.data.customer).toEqual({ id, subjectKey: expect.stringMatching(/^hmac:/), country: 'US', segment: expect.any(String) });
+    expect(marketing.body.data.customer).toEqual({
+      id,
+      subjectKey: expect.stringMatching(/^hmac:/),
+      country: 'US',
+      segment: expect.any(String),
+    });
     // Finding 4: the ad partner's list holds no one who opted out, in any form.
     const list = await app.graphql(`{ customers(first: 1000) { totalCount edges { node { id subjectKey } } } }`, {
       client: 'ad-partner-export',
@@ -154,7 +153,11 @@ describe('jurisdiction and sensitivity', () => {
   };
 
   const customerUnder = async (externalId: string, purpose: string) => {
-    const { body } = await app.graphql(CustomerProfileDocument, { client: 'schema-admin', purpose, variables: { id: persona(externalId) } });
+    const { body } = await app.graphql(CustomerProfileDocument, {
+      client: 'schema-admin',
+      purpose,
+      variables: { id: persona(externalId) },
+    });
     expect(body.errors).toBeUndefined();
     return body.data!.customer;
   };

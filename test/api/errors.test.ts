@@ -44,18 +44,14 @@ describe('requests without a valid client or purpose are refused with a code, be
   });
 
   it('UNKNOWN_PURPOSE for a purpose outside the taxonomy, listing the valid keys', async () => {
-    const { status, body } = await refusedWithoutReading(() =>
-      app.graphql(LIST, { client: 'support-chatbot', purpose: 'markting' }),
-    );
+    const { status, body } = await refusedWithoutReading(() => app.graphql(LIST, { client: 'support-chatbot', purpose: 'markting' }));
     expect(status).toBe(400);
     expect(body.errors[0].extensions).toMatchObject({ code: 'UNKNOWN_PURPOSE', received: 'markting' });
     expect(body.errors[0].message).toContain(PURPOSE_KEYS.join(', '));
   });
 
   it('PURPOSE_NOT_ALLOWED for a purpose the client is not registered for', async () => {
-    const { status, body } = await refusedWithoutReading(() =>
-      app.graphql(LIST, { client: 'support-chatbot', purpose: 'marketing' }),
-    );
+    const { status, body } = await refusedWithoutReading(() => app.graphql(LIST, { client: 'support-chatbot', purpose: 'marketing' }));
     expect(status).toBe(403);
     expect(body.errors[0].extensions).toMatchObject({ code: 'PURPOSE_NOT_ALLOWED', allowedPurposes: ['support'] });
   });

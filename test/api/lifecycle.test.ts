@@ -164,7 +164,12 @@ describe('SIGTERM', () => {
     // A live subscription over server-sent events.
     const sse = await fetch(server.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${keyOf('email-platform-sync')}`, 'x-purpose': 'marketing' },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        authorization: `Bearer ${keyOf('email-platform-sync')}`,
+        'x-purpose': 'marketing',
+      },
       body: JSON.stringify({ query: 'subscription { consentChanged { cursor } }' }),
     });
     expect(sse.status).toBe(200);
@@ -187,7 +192,11 @@ describe('SIGTERM', () => {
       while (!stopLoad) {
         let response: Response;
         try {
-          response = await fetch(server.url, { method: 'POST', headers: reader, body: JSON.stringify({ query: `query ${LOAD} { customers(first: 2) { edges { node { id firstName } } } }` }) });
+          response = await fetch(server.url, {
+            method: 'POST',
+            headers: reader,
+            body: JSON.stringify({ query: `query ${LOAD} { customers(first: 2) { edges { node { id firstName } } } }` }),
+          });
         } catch {
           return; // refused or closed before an answer: never answered, nothing to record
         }
@@ -312,8 +321,15 @@ describe('fatal errors', () => {
   it('an uncaught exception is logged (with its stack, as err) and the process exits 1 after flushing', async () => {
     const { code, out } = await failing(`throw new Error('boom');`);
     expect(code).toBe(1);
-    const fatal = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((l) => l.level === 60);
-    expect(fatal).toMatchObject({ msg: expect.stringContaining('uncaught exception'), err: { message: 'boom', stack: expect.stringContaining('Error: boom') } });
+    const fatal = out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l))
+      .find((l) => l.level === 60);
+    expect(fatal).toMatchObject({
+      msg: expect.stringContaining('uncaught exception'),
+      err: { message: 'boom', stack: expect.stringContaining('Error: boom') },
+    });
     expect(out).toContain('flushed');
   }, 30_000);
 

@@ -84,7 +84,7 @@ function mulberry32(seed: number) {
 const rand = mulberry32(DATA_SEED);
 const chance = (p: number) => rand() < p;
 const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
-const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
 const sqlTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 const isoDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
@@ -136,7 +136,9 @@ async function insertOwnCustomers(now: Date) {
     const minor = chance(0.3);
     const birth = chance(0.1)
       ? null
-      : isoDate(Date.UTC(now.getUTCFullYear() - (minor ? int(2, 15) : int(17, 85)), now.getUTCMonth(), now.getUTCDate()) - int(5, 355) * DAY);
+      : isoDate(
+          Date.UTC(now.getUTCFullYear() - (minor ? int(2, 15) : int(17, 85)), now.getUTCMonth(), now.getUTCDate()) - int(5, 355) * DAY,
+        );
     const lastName = chance(0.2) ? pick(demoNames) : i % 9 === 4 ? `Twin${marker.slice(0, -3)}` : `Zed${marker}`;
     const location = chance(0.6) ? `${(rand() * 120 - 60).toFixed(4)},${(rand() * 340 - 170).toFixed(4)}` : null;
     await pool.query(
@@ -228,7 +230,15 @@ async function insertOwnCustomers(now: Date) {
         const orderId = randomUUID();
         await pool.query(
           `INSERT INTO "order" (id, customer_id, number, status, currency, total, placed_at) VALUES ($1, $2, $3, $4, $5, $6::numeric, $7::timestamp)`,
-          [orderId, plan.id, `SO-${marker}-${j}`, pick(['delivered', 'shipped', 'returned']), pick(['EUR', 'USD']), (rand() * 300).toFixed(2), t(1, 700)],
+          [
+            orderId,
+            plan.id,
+            `SO-${marker}-${j}`,
+            pick(['delivered', 'shipped', 'returned']),
+            pick(['EUR', 'USD']),
+            (rand() * 300).toFixed(2),
+            t(1, 700),
+          ],
         );
         for (let k = 0; k < int(1, 3); k++) {
           await pool.query(
@@ -244,12 +254,27 @@ async function insertOwnCustomers(now: Date) {
         const opened = now.getTime() - int(3, 600) * DAY;
         await pool.query(
           `INSERT INTO support_ticket (id, customer_id, subject, status, channel, opened_at, closed_at) VALUES ($1, $2, $3, $4, $5, $6::timestamp, $7::timestamp)`,
-          [ticketId, plan.id, `Parcel ${marker} ${j}`, pick(['open', 'closed']), pick(['email', 'chat']), sqlTime(opened), chance(0.5) ? sqlTime(opened + DAY) : null],
+          [
+            ticketId,
+            plan.id,
+            `Parcel ${marker} ${j}`,
+            pick(['open', 'closed']),
+            pick(['email', 'chat']),
+            sqlTime(opened),
+            chance(0.5) ? sqlTime(opened + DAY) : null,
+          ],
         );
         for (let k = 0; k < int(1, 3); k++) {
           await pool.query(
             `INSERT INTO ticket_message (id, ticket_id, customer_id, author, body, sent_at) VALUES ($1, $2, $3, $4, $5, $6::timestamp)`,
-            [randomUUID(), ticketId, plan.id, k % 2 ? 'agent' : 'customer', `Where is my parcel ${marker} ${k}?`, sqlTime(opened + k * 3_600_000)],
+            [
+              randomUUID(),
+              ticketId,
+              plan.id,
+              k % 2 ? 'agent' : 'customer',
+              `Where is my parcel ${marker} ${k}?`,
+              sqlTime(opened + k * 3_600_000),
+            ],
           );
         }
       }
@@ -433,7 +458,10 @@ const pagedRelation = (type: string) => type === 'Customer';
 
 const condArb: fc.Arbitrary<Cond | null> = fc.oneof(
   { weight: 5, arbitrary: fc.constant(null) },
-  { weight: 2, arbitrary: fc.record({ dir: fc.constantFrom('include' as const, 'skip' as const), value: fc.boolean(), viaVariable: fc.boolean() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ dir: fc.constantFrom('include' as const, 'skip' as const), value: fc.boolean(), viaVariable: fc.boolean() }),
+  },
 );
 const aliasArb = fc.oneof({ weight: 6, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom('a1', 'a2', 'a3', 'a4') });
 
@@ -514,7 +542,20 @@ function dedupe(items: Item[]): Item[] {
 
 const TARGET: fc.Arbitrary<Target> = fc.record({
   pool: fc.constantFrom(
-    'own', 'own', 'demo', 'demo', 'excluded', 'excluded', 'excluded', 'excluded', 'permitted', 'consented', 'consented', 'limited', 'limited', 'missing',
+    'own',
+    'own',
+    'demo',
+    'demo',
+    'excluded',
+    'excluded',
+    'excluded',
+    'excluded',
+    'permitted',
+    'consented',
+    'consented',
+    'limited',
+    'limited',
+    'missing',
   ) as fc.Arbitrary<Target['pool']>,
   regime: fc.constantFrom(0, 1, 2, 3),
   n: fc.noBias(fc.nat()),
@@ -561,7 +602,15 @@ const ONE: fc.Arbitrary<OneRoot> = fc
   .map((root) =>
     // A look-up aimed at sensitive consent asks for the special-category fields.
     root.target.pool === 'consented' || root.target.pool === 'limited'
-      ? { ...root, items: dedupe([...root.items, ...['healthInterests', 'preciseLocation'].map((field): Item => ({ t: 'field', field, alias: null, cond: null, first: null, sub: [] }))]) }
+      ? {
+          ...root,
+          items: dedupe([
+            ...root.items,
+            ...['healthInterests', 'preciseLocation'].map(
+              (field): Item => ({ t: 'field', field, alias: null, cond: null, first: null, sub: [] }),
+            ),
+          ]),
+        }
       : root,
   );
 
@@ -600,7 +649,9 @@ const PLAN: fc.Arbitrary<Plan> = fc
   })
   .map(({ actor, roots: generated, chain, chainRoot }) => {
     // The chain follows the first root: a list that hands out cursors.
-    const first: Root[] = chain ? [{ ...chainRoot, cond: null, pageInfo: true, size: chainRoot.size === 0 || chainRoot.size === null ? 3 : chainRoot.size }] : [];
+    const first: Root[] = chain
+      ? [{ ...chainRoot, cond: null, pageInfo: true, size: chainRoot.size === 0 || chainRoot.size === null ? 3 : chainRoot.size }]
+      : [];
     const roots = [...first, ...generated]
       .slice(0, 4)
       // `last` without a size is no `last` at all: the page is a forward one.
@@ -667,7 +718,8 @@ function render(roots: Root[], purposeKey: string): Rendered {
           }`,
         );
       }
-      if (root.order) args.push(`orderBy: { field: ${root.order.field}${root.order.direction ? `, direction: ${root.order.direction}` : ''} }`);
+      if (root.order)
+        args.push(`orderBy: { field: ${root.order.field}${root.order.direction ? `, direction: ${root.order.direction}` : ''} }`);
       const selection = [
         root.total ? 'totalCount' : '',
         root.pageInfo ? 'pageInfo { hasNextPage hasPreviousPage startCursor endCursor }' : '',
@@ -720,7 +772,13 @@ function withinDepth(root: Root): Root {
   if (above + depthOf(root.items) <= MAX_DEPTH) return root;
   const flat = flattenBelow(root.items, 0);
   if (above + depthOf(flat) <= MAX_DEPTH) return { ...root, items: flat };
-  return { ...root, items: flattenBelow(flat.flatMap((i) => (i.t === 'field' ? [i] : i.items)), 1) };
+  return {
+    ...root,
+    items: flattenBelow(
+      flat.flatMap((i) => (i.t === 'field' ? [i] : i.items)),
+      1,
+    ),
+  };
 }
 
 /** Customers by regime and by whether they give a purpose a legal basis (at setup time), for aimed look-ups. */
@@ -862,7 +920,13 @@ const byTimeDescId = (field: string) => (a: Rec, b: Rec) => {
 };
 
 /** The records a relation returns, in its order ('unordered' where the API orders by a collated text). */
-function relationRecords(records: Records, type: string, field: string, parent: Rec, first: number | null): { list: Rec[]; ordered: boolean } {
+function relationRecords(
+  records: Records,
+  type: string,
+  field: string,
+  parent: Rec,
+  first: number | null,
+): { list: Rec[]; ordered: boolean } {
   const take = Math.min(Math.max(first ?? 20, 1), 100);
   const pickList = (map: Map<string, Rec[]>, sort: (a: Rec, b: Rec) => number) => [...(map.get(parent.id) ?? [])].sort(sort).slice(0, take);
   switch (`${type}.${field}`) {
@@ -878,7 +942,9 @@ function relationRecords(records: Records, type: string, field: string, parent: 
       return { list: records.items.get(parent.id) ?? [], ordered: false };
     case 'SupportTicket.messages':
       return {
-        list: [...(records.messages.get(parent.id) ?? [])].sort((a, b) => (a.sentAt as Instant).ms - (b.sentAt as Instant).ms || (a.id < b.id ? -1 : 1)),
+        list: [...(records.messages.get(parent.id) ?? [])].sort(
+          (a, b) => (a.sentAt as Instant).ms - (b.sentAt as Instant).ms || (a.id < b.id ? -1 : 1),
+        ),
         ordered: true,
       };
   }
@@ -991,7 +1057,9 @@ function checkObject(
       }
       count('records', list.length);
       if (ordered) {
-        list.forEach((rec, i) => checkObject(s, t.relation!, rec, owner, f.sub, value[i], [...p, i]));
+        list.forEach((rec, i) => {
+          checkObject(s, t.relation!, rec, owner, f.sub, value[i], [...p, i]);
+        });
       } else {
         // Ordered by a text column (collation-dependent): match each returned record to one expected.
         const unused = [...list];
@@ -1014,7 +1082,9 @@ function checkObject(
     const clear = storedValue(type, stored, f.field);
     if (outcome === 'clear') {
       if (!sameValue(value, clear)) {
-        s.problems.push(`${where}: expected the clear value ${JSON.stringify(String(clear))}, got ${JSON.stringify(value)} (over-masked or wrong)`);
+        s.problems.push(
+          `${where}: expected the clear value ${JSON.stringify(String(clear))}, got ${JSON.stringify(value)} (over-masked or wrong)`,
+        );
       }
       continue;
     }
@@ -1073,7 +1143,8 @@ function checkNoTrace(s: CheckState, body: unknown, excluded: Set<string>) {
     }
   }
   for (const re of SCANS) {
-    for (const m of text.matchAll(re)) leak(uniqueNeedles.get(m[0]) ?? uniqueNeedles.get(m[0].toLowerCase()), `${JSON.stringify(m[0])} in the body`);
+    for (const m of text.matchAll(re))
+      leak(uniqueNeedles.get(m[0]) ?? uniqueNeedles.get(m[0].toLowerCase()), `${JSON.stringify(m[0])} in the body`);
   }
   for (const c of own) {
     if (excluded.has(c.id) && text.includes(markerOf.get(c.id)!)) leak(c.id, `a value marked ${markerOf.get(c.id)}`);
@@ -1119,7 +1190,11 @@ async function request(actor: Actor, roots: Root[], listExpect: Map<Root, ListEx
     headers: actor.explain ? { 'x-consent-explain': '1' } : undefined,
   });
   const s: CheckState = { purpose, now, problems: [], hmacPaths: new Set(), masked: new Map(), subjects: new Set(), records: null };
-  const body = res.body as { data?: Record<string, unknown> | null; errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string } }[]; extensions?: Record<string, any> };
+  const body = res.body as {
+    data?: Record<string, unknown> | null;
+    errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string } }[];
+    extensions?: Record<string, any>;
+  };
   const excluded = excludedUnder(purpose, now);
   const data = body.data ?? {};
   const errors = body.errors ?? [];
@@ -1129,9 +1204,14 @@ async function request(actor: Actor, roots: Root[], listExpect: Map<Root, ListEx
   // Which customers the response may hold, for loading their records.
   const expectedNodes: { root: Root; key: string; nodes: StoredCustomer[] }[] = [];
   const rootKey = (r: Root) => r.alias ?? (r.kind === 'one' ? 'customer' : 'customers');
-  const expectedKeys = roots.filter((r) => passes(r.cond)).map(rootKey).sort();
+  const expectedKeys = roots
+    .filter((r) => passes(r.cond))
+    .map(rootKey)
+    .sort();
   if (JSON.stringify(Object.keys(data).sort()) !== JSON.stringify(expectedKeys)) {
-    s.problems.push(`data has keys ${JSON.stringify(Object.keys(data))}, expected ${JSON.stringify(expectedKeys)}; errors: ${JSON.stringify(errors)}`);
+    s.problems.push(
+      `data has keys ${JSON.stringify(Object.keys(data))}, expected ${JSON.stringify(expectedKeys)}; errors: ${JSON.stringify(errors)}`,
+    );
   }
   const expectedErrors = new Map<string, string[]>();
   const pages = new Map<Root, { nodes: StoredCustomer[]; more: boolean; total: number }>();
@@ -1145,9 +1225,11 @@ async function request(actor: Actor, roots: Root[], listExpect: Map<Root, ListEx
       if (c) {
         const st = standing(purpose, c, now, mode);
         count(`lookup ${ok ? 'permitted' : 'excluded'} ${st.regime}`);
-        if (mode === 'strictest' && !ok && standing(purpose, c, now).permitted) count('strictest: excluded, though permitted where they live');
+        if (mode === 'strictest' && !ok && standing(purpose, c, now).permitted)
+          count('strictest: excluded, though permitted where they live');
         if (!ok) count(`excluded because ${st.why}`);
-        if (st.minor && st.basis === 'OPT_IN' && (purpose.basis as Record<string, string>)[st.regime] === 'OPT_OUT') count(`minor needs opt-in (${ok ? 'has it' : 'lacks it'})`);
+        if (st.minor && st.basis === 'OPT_IN' && (purpose.basis as Record<string, string>)[st.regime] === 'OPT_OUT')
+          count(`minor needs opt-in (${ok ? 'has it' : 'lacks it'})`);
       } else count('lookup of nobody');
       expectedNodes.push({ root, key, nodes: ok ? [c!] : [] });
       continue;
@@ -1175,13 +1257,15 @@ async function request(actor: Actor, roots: Root[], listExpect: Map<Root, ListEx
   for (const e of errors) {
     const key = String(e.path?.[0] ?? '');
     const codes = expectedErrors.get(key);
-    if (!codes || !codes.includes(e.extensions?.code ?? '')) s.problems.push(`unexpected error at ${key}: ${e.extensions?.code} ${e.message}`);
+    if (!codes?.includes(e.extensions?.code ?? '')) s.problems.push(`unexpected error at ${key}: ${e.extensions?.code} ${e.message}`);
     else count(`refused: ${e.extensions?.code}`);
   }
   if (expectedErrors.size === 0 && res.status !== 200) s.problems.push(`HTTP ${res.status} for a request without expected errors`);
   for (const [key, codes] of expectedErrors) {
-    if (!errors.some((e) => e.path?.[0] === key)) s.problems.push(`${key}: expected an error ${codes.join(' or ')}, got ${JSON.stringify(data[key])?.slice(0, 300)}`);
-    else if (data[key] !== null && data[key] !== undefined) s.problems.push(`${key}: an error, yet data ${JSON.stringify(data[key]).slice(0, 300)}`);
+    if (!errors.some((e) => e.path?.[0] === key))
+      s.problems.push(`${key}: expected an error ${codes.join(' or ')}, got ${JSON.stringify(data[key])?.slice(0, 300)}`);
+    else if (data[key] !== null && data[key] !== undefined)
+      s.problems.push(`${key}: an error, yet data ${JSON.stringify(data[key]).slice(0, 300)}`);
   }
 
   const allNodes = expectedNodes.flatMap((e) => e.nodes);
@@ -1193,7 +1277,10 @@ async function request(actor: Actor, roots: Root[], listExpect: Map<Root, ListEx
     const value = data[key];
     if (root.kind === 'one') {
       if (nodes.length === 0) {
-        if (value !== null) s.problems.push(`${key}: customer ${targetId(root.target, actor.purpose)} has no legal basis (or does not exist), yet came back: ${JSON.stringify(value).slice(0, 300)}`);
+        if (value !== null)
+          s.problems.push(
+            `${key}: customer ${targetId(root.target, actor.purpose)} has no legal basis (or does not exist), yet came back: ${JSON.stringify(value).slice(0, 300)}`,
+          );
         continue;
       }
       s.subjects.add(nodes[0].id);
@@ -1202,13 +1289,18 @@ async function request(actor: Actor, roots: Root[], listExpect: Map<Root, ListEx
       continue;
     }
     const page = pages.get(root)!;
-    const conn = value as { totalCount?: number; pageInfo?: Record<string, unknown>; edges?: { cursor?: string; node: Record<string, unknown> }[] } | null;
+    const conn = value as {
+      totalCount?: number;
+      pageInfo?: Record<string, unknown>;
+      edges?: { cursor?: string; node: Record<string, unknown> }[];
+    } | null;
     if (!conn || !Array.isArray(conn.edges)) {
       s.problems.push(`${key}: expected a connection, got ${JSON.stringify(value)?.slice(0, 300)}`);
       continue;
     }
     const connKeys = [root.total ? 'totalCount' : '', root.pageInfo ? 'pageInfo' : '', 'edges'].filter(Boolean).sort();
-    if (JSON.stringify(Object.keys(conn).sort()) !== JSON.stringify(connKeys)) s.problems.push(`${key}: keys ${Object.keys(conn)}, expected ${connKeys}`);
+    if (JSON.stringify(Object.keys(conn).sort()) !== JSON.stringify(connKeys))
+      s.problems.push(`${key}: keys ${Object.keys(conn)}, expected ${connKeys}`);
     const got = conn.edges.map((e) => e.node?.id);
     const want = page.nodes.map((c) => c.id);
     if (JSON.stringify(got) !== JSON.stringify(want)) {
@@ -1244,7 +1336,8 @@ async function request(actor: Actor, roots: Root[], listExpect: Map<Root, ListEx
     conn.edges.forEach((edge, i) => {
       const c = page.nodes[i];
       const edgeKeys = [root.edgeCursor ? 'cursor' : '', 'node'].filter(Boolean).sort();
-      if (JSON.stringify(Object.keys(edge).sort()) !== JSON.stringify(edgeKeys)) s.problems.push(`${key}.edges.${i}: keys ${Object.keys(edge)}`);
+      if (JSON.stringify(Object.keys(edge).sort()) !== JSON.stringify(edgeKeys))
+        s.problems.push(`${key}.edges.${i}: keys ${Object.keys(edge)}`);
       s.subjects.add(c.id);
       count(`returned ${standing(purpose, c, now, mode).regime}`);
       checkObject(s, 'Customer', c, c, root.items, edge.node, [key, 'edges', i, 'node']);
@@ -1267,17 +1360,23 @@ async function request(actor: Actor, roots: Root[], listExpect: Map<Root, ListEx
   else if (s.problems.length === 0) {
     // (Only when the data matched: otherwise these counts differ as a consequence.)
     if (summary.purpose !== purpose.key) s.problems.push(`extensions.consent.purpose ${summary.purpose}`);
-    if (summary.maskedFields !== s.masked.size) s.problems.push(`extensions.consent.maskedFields ${summary.maskedFields}, expected ${s.masked.size}`);
-    if (summary.subjects !== s.subjects.size) s.problems.push(`extensions.consent.subjects ${summary.subjects}, expected ${s.subjects.size}`);
+    if (summary.maskedFields !== s.masked.size)
+      s.problems.push(`extensions.consent.maskedFields ${summary.maskedFields}, expected ${s.masked.size}`);
+    if (summary.subjects !== s.subjects.size)
+      s.problems.push(`extensions.consent.subjects ${summary.subjects}, expected ${s.subjects.size}`);
     if (actor.explain) {
       count('explained responses');
       const listed = new Map<string, string>((summary.masked ?? []).map((m: { path: string; reason: string }) => [m.path, m.reason]));
       for (const [path, kind] of s.masked) {
         const reason = listed.get(path);
-        const fits = kind === 'not-served' ? reason === 'PURPOSE_NOT_SERVED' : ['SENSITIVE_REQUIRES_OPT_IN', 'SENSITIVE_LIMITED'].includes(reason ?? '');
+        const fits =
+          kind === 'not-served'
+            ? reason === 'PURPOSE_NOT_SERVED'
+            : ['SENSITIVE_REQUIRES_OPT_IN', 'SENSITIVE_LIMITED'].includes(reason ?? '');
         if (!fits) s.problems.push(`extensions.consent.masked: ${path} has reason ${reason}, expected ${kind}`);
       }
-      for (const path of listed.keys()) if (!s.masked.has(path)) s.problems.push(`extensions.consent.masked lists ${path}, which the oracle says is clear`);
+      for (const path of listed.keys())
+        if (!s.masked.has(path)) s.problems.push(`extensions.consent.masked lists ${path}, which the oracle says is clear`);
     }
   }
 
@@ -1329,7 +1428,8 @@ async function followCursor(step: ChainStep, issued: ListResult): Promise<ListRe
     filter: step.filter ?? source.filter,
     cursor: text,
   };
-  const sameBinding = actor.client === issued.actor.client && actor.purpose === issued.actor.purpose && orderKey(order) === orderKey(source.order);
+  const sameBinding =
+    actor.client === issued.actor.client && actor.purpose === issued.actor.purpose && orderKey(order) === orderKey(source.order);
   const valid = sameBinding && step.rebind !== 'forged';
   const allowed = listAllowed(purposeOf(actor.purpose), root.filter, normOrder(order));
   const expectation: ListExpectation = valid
@@ -1388,12 +1488,18 @@ describe('no customer without a legal basis leaves the API, over HTTP', () => {
   });
 
   it('restates the field tags the schema carries', async () => {
-    const { body } = await app.graphql('{ dataMap { type field serves category mask surrogateKey pseudonym } }', { client: 'schema-admin' });
+    const { body } = await app.graphql('{ dataMap { type field serves category mask surrogateKey pseudonym } }', {
+      client: 'schema-admin',
+    });
     expect(body.errors).toBeUndefined();
     const live = new Map<string, any>((body.data.dataMap as any[]).map((e) => [`${e.type}.${e.field}`, e]));
     const differences: string[] = [];
     const describe = (e: any) =>
-      e.surrogateKey ? 'surrogate-key' : e.pseudonym ? 'pseudonym' : JSON.stringify({ serves: [...e.serves].sort(), category: e.category, mask: e.mask });
+      e.surrogateKey
+        ? 'surrogate-key'
+        : e.pseudonym
+          ? 'pseudonym'
+          : JSON.stringify({ serves: [...e.serves].sort(), category: e.category, mask: e.mask });
     for (const [type, fields] of Object.entries(TAGS)) {
       for (const [field, t] of Object.entries(fields)) {
         const e = live.get(`${type}.${field}`);

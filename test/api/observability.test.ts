@@ -37,9 +37,14 @@ function serverWith(options: Partial<ServerOptions> = {}): Yoga {
   return createServer({ config: testConfig(), db: app.db, logger: pino({ level: 'silent' }), ...options });
 }
 
-const ask = (yoga: Yoga, path: string, init?: RequestInit) => Promise.resolve(yoga.fetch(new Request(`http://localhost${path}`, init), peer));
+const ask = (yoga: Yoga, path: string, init?: RequestInit) =>
+  Promise.resolve(yoga.fetch(new Request(`http://localhost${path}`, init), peer));
 
-function query(yoga: Yoga, document: string, options: { client?: string; purpose?: string; variables?: unknown; headers?: Record<string, string> } = {}) {
+function query(
+  yoga: Yoga,
+  document: string,
+  options: { client?: string; purpose?: string; variables?: unknown; headers?: Record<string, string> } = {},
+) {
   return ask(yoga, '/graphql', {
     method: 'POST',
     headers: {
@@ -128,12 +133,21 @@ describe('request ids and the request log line', () => {
     const document = `query ObservedRead($country: String) {
       customers(first: 3, filter: { country: $country }) { totalCount edges { node { id email phone firstName } } }
     }`;
-    const res = await query(yoga, document, { client: 'analytics-app', purpose: 'analytics', variables: { country: 'US' }, headers: { 'x-request-id': 'obs-read-1' } });
+    const res = await query(yoga, document, {
+      client: 'analytics-app',
+      purpose: 'analytics',
+      variables: { country: 'US' },
+      headers: { 'x-request-id': 'obs-read-1' },
+    });
     expect(res.status).toBe(200);
     const body = await res.json();
     const nodes = body.data.customers.edges.map((e: any) => e.node);
     expect(nodes.length).toBeGreaterThan(0);
-    const refused = await query(yoga, '{ customers(first: 1) { totalCount } }', { client: 'analytics-app', purpose: 'marketing', headers: { 'x-request-id': 'obs-refused-1' } });
+    const refused = await query(yoga, '{ customers(first: 1) { totalCount } }', {
+      client: 'analytics-app',
+      purpose: 'marketing',
+      headers: { 'x-request-id': 'obs-refused-1' },
+    });
     expect(refused.status).toBe(403);
 
     const lines = log.lines();
@@ -198,7 +212,10 @@ describe('request ids and the request log line', () => {
       // A resolver's error is described with the error it wraps, stack frames included.
       expect(line.err).toMatchObject({ type: 'GraphQLError', path: 'consentHistory', cause: { type: 'Error', stack: expect.any(Array) } });
     }
-    expect(lines.find((l) => l.msg === 'request' && l.reqId === 'obs-error-1')).toMatchObject({ operation: 'Broken', errors: ['INTERNAL_SERVER_ERROR'] });
+    expect(lines.find((l) => l.msg === 'request' && l.reqId === 'obs-error-1')).toMatchObject({
+      operation: 'Broken',
+      errors: ['INTERNAL_SERVER_ERROR'],
+    });
     expect(log.text()).not.toContain('CRM-SECRET-0001');
   });
 });
@@ -231,7 +248,11 @@ describe('/metrics', () => {
       });
       const body = await read.json();
       const ids: string[] = body.data.customers.edges.map((e: any) => e.node.id);
-      await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ customers(first: 1) { totalCount } }' }) });
+      await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ customers(first: 1) { totalCount } }' }),
+      });
 
       expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
       expect((await fetch(`${server.url}/metrics`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
@@ -242,8 +263,12 @@ describe('/metrics', () => {
       const text = await scrape.text();
       expect(text).toContain('consentql_requests_total{client="analytics-app",purpose="analytics",outcome="ok"} 1');
       expect(text).toContain('consentql_requests_total{client="anonymous",purpose="none",outcome="UNAUTHENTICATED"} 1');
-      expect(text).toMatch(/consentql_request_duration_seconds_count\{client="analytics-app",purpose="analytics",operation_type="query"\} 1/);
-      expect(text).toContain(`consentql_masked_values_total{client="analytics-app",purpose="analytics"} ${body.extensions.consent.maskedFields}`);
+      expect(text).toMatch(
+        /consentql_request_duration_seconds_count\{client="analytics-app",purpose="analytics",operation_type="query"\} 1/,
+      );
+      expect(text).toContain(
+        `consentql_masked_values_total{client="analytics-app",purpose="analytics"} ${body.extensions.consent.maskedFields}`,
+      );
       expect(text).toMatch(/consentql_db_pool_connections\{state="total"\} \d+/);
       expect(text).toMatch(/consentql_db_pool_connections\{state="waiting"\} \d+/);
       expect(text).toMatch(/consentql_propagation_backlog\{queue="outbox"\} \d+/);
@@ -276,11 +301,18 @@ describe('access records in batches', () => {
     const accessLog = new AccessLog(counting, pino({ level: 'silent' }), { flushIntervalMs: 50, batchSize: 100 });
     const yoga = serverWith({ accessLog });
     const answers = await Promise.all(
-      Array.from({ length: 20 }, () => query(yoga, `query ${operation} { customers(first: 1) { edges { node { id } } } }`, { client: 'support-chatbot', purpose: 'support' })),
+      Array.from({ length: 20 }, () =>
+        query(yoga, `query ${operation} { customers(first: 1) { edges { node { id } } } }`, {
+          client: 'support-chatbot',
+          purpose: 'support',
+        }),
+      ),
     );
     expect(answers.every((a) => a.status === 200)).toBe(true);
     await accessLog.close();
-    const { rows } = await app.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM access_record WHERE operation = $1', [operation]);
+    const { rows } = await app.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM access_record WHERE operation = $1', [
+      operation,
+    ]);
     expect(rows[0].n).toBe(20);
     expect(statements.length).toBeLessThan(20);
   });
@@ -292,7 +324,11 @@ describe('access records in batches', () => {
     const flaky = faultyDatabase((sql) => (down && /INSERT INTO access_record/.test(sql) ? 'fail' : null));
     const accessLog = new AccessLog(flaky, log.logger, { flushIntervalMs: 10, batchSize: 2, maxQueue: 3 });
     const yoga = serverWith({ accessLog });
-    const read = () => query(yoga, `query ${operation} { customers(first: 1) { edges { node { id } } } }`, { client: 'support-chatbot', purpose: 'support' });
+    const read = () =>
+      query(yoga, `query ${operation} { customers(first: 1) { edges { node { id } } } }`, {
+        client: 'support-chatbot',
+        purpose: 'support',
+      });
     for (let i = 0; i < 3; i++) expect((await read()).status).toBe(200);
     expect(accessLog.pending).toBe(3);
     const refused = await read();
@@ -308,14 +344,27 @@ describe('access records in batches', () => {
     await vi.waitFor(() => expect(accessLog.pending).toBe(0));
     expect((await read()).status).toBe(200);
     await accessLog.close();
-    const { rows } = await app.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM access_record WHERE operation = $1', [operation]);
+    const { rows } = await app.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM access_record WHERE operation = $1', [
+      operation,
+    ]);
     expect(rows[0].n).toBe(4);
   });
 
   it('logs what it could not write at close, with the count', async () => {
     const log = capturedLogger();
-    const accessLog = new AccessLog(faultyDatabase(() => 'fail'), log.logger, { flushIntervalMs: 10 });
-    accessLog.record({ clientId: null, purposeKey: 'support', operation: 'Lost', subjectIds: ['00000000-0000-0000-0000-000000000001'], fieldsMasked: 0, rowsExcluded: null });
+    const accessLog = new AccessLog(
+      faultyDatabase(() => 'fail'),
+      log.logger,
+      { flushIntervalMs: 10 },
+    );
+    accessLog.record({
+      clientId: null,
+      purposeKey: 'support',
+      operation: 'Lost',
+      subjectIds: ['00000000-0000-0000-0000-000000000001'],
+      fieldsMasked: 0,
+      rowsExcluded: null,
+    });
     expect(await accessLog.close(100)).toEqual({ unwritten: 1 });
     const line = log.lines().find((l) => /before shutdown/.test(l.msg));
     expect(line).toMatchObject({ level: 50, unwritten: 1 });

@@ -38,7 +38,42 @@ async function permittedInOrder(): Promise<{ id: string; lastName: string }[]> {
                   AND s.regime = CASE WHEN c.country = ANY($1) THEN 'GDPR'::"Regime" ELSE 'NONE'::"Regime" END
                   AND s.action IN ('GRANT', 'OPT_IN') AND s.purpose_version = 1 AND (s.expires_at IS NULL OR s.expires_at > now())))
       ORDER BY c.last_name COLLATE "C", c.id`,
-    [['AT', 'BE', 'BG', 'HR', 'CY', 'CZ', 'DK', 'EE', 'FI', 'FR', 'DE', 'GR', 'HU', 'IE', 'IT', 'LV', 'LT', 'LU', 'MT', 'NL', 'PL', 'PT', 'RO', 'SK', 'SI', 'ES', 'SE', 'IS', 'LI', 'NO', 'GB', 'CH']],
+    [
+      [
+        'AT',
+        'BE',
+        'BG',
+        'HR',
+        'CY',
+        'CZ',
+        'DK',
+        'EE',
+        'FI',
+        'FR',
+        'DE',
+        'GR',
+        'HU',
+        'IE',
+        'IT',
+        'LV',
+        'LT',
+        'LU',
+        'MT',
+        'NL',
+        'PL',
+        'PT',
+        'RO',
+        'SK',
+        'SI',
+        'ES',
+        'SE',
+        'IS',
+        'LI',
+        'NO',
+        'GB',
+        'CH',
+      ],
+    ],
   );
   return rows.map((r) => ({ id: r.id, lastName: r.last_name }));
 }
@@ -56,7 +91,10 @@ describe('cursors', () => {
   it('cannot be forged to point at an arbitrary subject (the old GPC:S:<uuid> form)', async () => {
     const { rows } = await app.db.pool.query<{ id: string }>(`SELECT id FROM customer ORDER BY id LIMIT 1`);
     const forged = Buffer.from(`GPC:S:${rows[0].id}`).toString('base64');
-    for (const variables of [{ first: 1, after: forged }, { last: 1, before: forged }]) {
+    for (const variables of [
+      { first: 1, after: forged },
+      { last: 1, before: forged },
+    ]) {
       const body = await page(variables);
       expect(body.data?.customers ?? null).toBeNull();
       expect(body.errors[0].extensions.code).toBe('INVALID_CURSOR');

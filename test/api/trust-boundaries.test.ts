@@ -27,7 +27,12 @@ afterAll(() => app.close());
 type Yoga = ReturnType<typeof createServer>;
 
 /** A server of our own on the test database, with these settings and this logger. */
-function serverWith(env: Record<string, string> = {}, logger = pino({ level: 'silent' }), db: Database = app.db, propagation?: Propagation): Yoga {
+function serverWith(
+  env: Record<string, string> = {},
+  logger = pino({ level: 'silent' }),
+  db: Database = app.db,
+  propagation?: Propagation,
+): Yoga {
   return createServer({ config: testConfig(env), db, logger, ...(propagation ? { propagation } : {}) });
 }
 
@@ -57,9 +62,16 @@ function capturedLogger() {
   return { logger: pino({ level: 'debug' }, sink), text: () => lines.join('') };
 }
 
-const recorder = { 'content-type': 'application/json', authorization: `Bearer ${keyOf('consent-center')}`, 'x-purpose': 'consent_management' };
+const recorder = {
+  'content-type': 'application/json',
+  authorization: `Bearer ${keyOf('consent-center')}`,
+  'x-purpose': 'consent_management',
+};
 const grantBody = (subjectId: string) =>
-  JSON.stringify({ query: GRANT, variables: { input: { subject: { id: subjectId }, purposes: ['analytics'], source: 'API', noticeVersion: 'v1' } } });
+  JSON.stringify({
+    query: GRANT,
+    variables: { input: { subject: { id: subjectId }, purposes: ['analytics'], source: 'API', noticeVersion: 'v1' } },
+  });
 
 /** A request body of `total` bytes, produced on demand, counting what was read of it. */
 function lazyBody(total: number, chunk = 16 * 1024) {
@@ -164,7 +176,11 @@ describe('request bodies are limited while they stream', () => {
 
   it('refuses a GraphQL body above the limit with 413 PAYLOAD_TOO_LARGE, from its Content-Length', async () => {
     const query = `{ purposes { key } } # ${'x'.repeat(LIMIT)}`;
-    const res = await app.fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+    const res = await app.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query }),
+    });
     expect(res.status).toBe(413);
     const body = await res.json();
     expect(body.errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
@@ -203,9 +219,17 @@ describe('request bodies are limited while they stream', () => {
   it('follows CONSENTQL_MAX_BODY_BYTES', async () => {
     const yoga = serverWith({ CONSENTQL_MAX_BODY_BYTES: '1000' });
     const query = `{ purposes { key } } # ${'x'.repeat(2_000)}`;
-    const res = await yoga.fetch('http://localhost/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+    const res = await yoga.fetch('http://localhost/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query }),
+    });
     expect(res.status).toBe(413);
-    const ok = await yoga.fetch('http://localhost/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ purposes { key } }' }) });
+    const ok = await yoga.fetch('http://localhost/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ purposes { key } }' }),
+    });
     expect(ok.status).toBe(200);
   });
 
@@ -230,12 +254,15 @@ describe('request bodies are limited while they stream', () => {
       const result = await new Promise<{ status: number; sent: number; body: string; connection?: string }>((resolve, reject) => {
         let sent = 0;
         let stop = false;
-        const req = http.request({ host: '127.0.0.1', port, path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-          stop = true;
-          let text = '';
-          res.on('data', (c) => (text += c));
-          res.on('end', () => resolve({ status: res.statusCode!, sent, body: text, connection: res.headers.connection }));
-        });
+        const req = http.request(
+          { host: '127.0.0.1', port, path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json' } },
+          (res) => {
+            stop = true;
+            let text = '';
+            res.on('data', (c) => (text += c));
+            res.on('end', () => resolve({ status: res.statusCode!, sent, body: text, connection: res.headers.connection }));
+          },
+        );
         req.on('error', (error) => (stop ? undefined : reject(error)));
         const chunk = Buffer.alloc(64 * 1024, 'a');
         const pump = () => {
@@ -262,13 +289,21 @@ describe('CORS by allow-list', () => {
   const preflight = (fetcher: (path: string, init?: RequestInit) => Promise<Response>, origin: string) =>
     fetcher('/graphql', {
       method: 'OPTIONS',
-      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type, x-purpose' },
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type, x-purpose',
+      },
     });
 
   it('sends no CORS headers by default, whatever the Origin', async () => {
     for (const res of [
       await preflight(app.fetch, 'https://evil.example'),
-      await app.fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.example' }, body: '{"query":"{ purposes { key } }"}' }),
+      await app.fetch('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
+        body: '{"query":"{ purposes { key } }"}',
+      }),
     ]) {
       expect(res.headers.get('access-control-allow-origin')).toBeNull();
       expect(res.headers.get('access-control-allow-credentials')).toBeNull();
@@ -299,7 +334,12 @@ describe('open subscriptions per client', () => {
   let propagation: Propagation;
   let server: Awaited<ReturnType<typeof listen>>;
   beforeAll(async () => {
-    propagation = await startPropagation(app.db, pino({ level: 'silent' }), testMasker(), testPropagationOptions({ dispatch: false, pollIntervalMs: 200 }));
+    propagation = await startPropagation(
+      app.db,
+      pino({ level: 'silent' }),
+      testMasker(),
+      testPropagationOptions({ dispatch: false, pollIntervalMs: 200 }),
+    );
     // Over a real socket: a subscription ends when its client disconnects, as in production.
     server = await listen(serverWith({}, undefined, undefined, propagation));
   });
@@ -315,7 +355,12 @@ describe('open subscriptions per client', () => {
     const abort = new AbortController();
     const response = await fetch(`${server.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${keyOf(client)}`, 'x-purpose': purpose },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        authorization: `Bearer ${keyOf(client)}`,
+        'x-purpose': purpose,
+      },
       body: JSON.stringify({ query: SUBSCRIBE }),
       signal: abort.signal,
     });
@@ -328,8 +373,7 @@ describe('open subscriptions per client', () => {
         const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
         if (done) return;
         buffer += decoder.decode(value, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
           const data = /^event: next\ndata: (.*)$/m.exec(buffer.slice(0, end))?.[1];
           buffer = buffer.slice(end + 2);
           if (data) results.push(JSON.parse(data));

@@ -48,11 +48,14 @@ describe('unnormalised jurisdiction data', () => {
 
     // Both rows lack a basis for analytics (opted out in California; no state: strictest). Stored raw,
     // the SQL twin read them as US_STATE subjects who never opted out and counted them.
-    const { body } = await app.graphql(`query($s: String) { customers(first: 10, filter: { segment: $s }) { totalCount edges { node { id } } } }`, {
-      client: 'analytics-app',
-      purpose: 'analytics',
-      variables: { s: segment },
-    });
+    const { body } = await app.graphql(
+      `query($s: String) { customers(first: 10, filter: { segment: $s }) { totalCount edges { node { id } } } }`,
+      {
+        client: 'analytics-app',
+        purpose: 'analytics',
+        variables: { s: segment },
+      },
+    );
     expect(body.errors).toBeUndefined();
     expect(body.data.customers).toEqual({ totalCount: 0, edges: [] });
     // A US customer without a state is under no known law: strictest (opt-in), so absent without a grant.

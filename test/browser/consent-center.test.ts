@@ -16,7 +16,13 @@ const stateOf = async (group: Locator) => (await group.locator('.state').textCon
 describe.skipIf(!chromiumPath)('the consent center in a real Chromium', () => {
   let app: App;
   let browser: Browser;
-  const config = loadConfig({ NODE_ENV: 'development', DATABASE_URL: databaseUrl(), DATABASE_POOL_SIZE: String(poolSize() ?? ''), PORT: '0', HOST: '127.0.0.1' });
+  const config = loadConfig({
+    NODE_ENV: 'development',
+    DATABASE_URL: databaseUrl(),
+    DATABASE_POOL_SIZE: String(poolSize() ?? ''),
+    PORT: '0',
+    HOST: '127.0.0.1',
+  });
 
   beforeAll(async () => {
     // The shared test database has other files' webhook subscriptions: this app must not deliver them.
@@ -36,7 +42,10 @@ describe.skipIf(!chromiumPath)('the consent center in a real Chromium', () => {
       data: { externalId: `TEST-CC-${tag}`, email: `${tag}@consentql.test`, firstName: 'Greta', lastName: 'Lindqvist', country: 'SE' },
     });
     const server = app.url.replace('localhost', '127.0.0.1');
-    const url = consentCenterUrl(server, createLinkToken(parseHmacKeys(undefined, { production: false }), subject.id, linkExpiry(new Date(), 1)));
+    const url = consentCenterUrl(
+      server,
+      createLinkToken(parseHmacKeys(undefined, { production: false }), subject.id, linkExpiry(new Date(), 1)),
+    );
 
     const page = await browser.newPage({ viewport: { width: 900, height: 1400 } });
     const offsite: string[] = [];
@@ -65,7 +74,10 @@ describe.skipIf(!chromiumPath)('the consent center in a real Chromium', () => {
     expect(await stateOf(page.getByRole('group', { name: 'Marketing messages' }))).toMatch(/^On Granted on /);
     await page.screenshot({ path: '/tmp/consent-center-after.png', fullPage: true });
 
-    const recorded = await app.db.prisma.consentEvent.findMany({ where: { customerId: subject.id }, select: { purposeKey: true, action: true, source: true } });
+    const recorded = await app.db.prisma.consentEvent.findMany({
+      where: { customerId: subject.id },
+      select: { purposeKey: true, action: true, source: true },
+    });
     expect(recorded).toEqual([{ purposeKey: 'marketing', action: 'GRANT', source: 'CONSENT_CENTER' }]);
     expect(offsite).toEqual([]);
     expect(violations).toEqual([]);
@@ -73,7 +85,9 @@ describe.skipIf(!chromiumPath)('the consent center in a real Chromium', () => {
 
   it('shows an invalid link as such, with no data', async () => {
     const page = await browser.newPage();
-    const response = await page.goto(`${app.url.replace('localhost', '127.0.0.1').replace('/graphql', '')}/consent-center?token=forged.dev.AAAA`);
+    const response = await page.goto(
+      `${app.url.replace('localhost', '127.0.0.1').replace('/graphql', '')}/consent-center?token=forged.dev.AAAA`,
+    );
     expect(response?.status()).toBe(403);
     expect(await page.textContent('h1')).toBe('This link is invalid or has expired');
     await page.screenshot({ path: '/tmp/consent-center-invalid.png' });

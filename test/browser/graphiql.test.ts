@@ -6,13 +6,18 @@ import { loadConfig } from '../../src/config.ts';
 import { databaseUrl, poolSize } from '../support/app.ts';
 import { chromiumPath, launchChromium } from '../support/chromium.ts';
 
-
 describe.skipIf(!chromiumPath)('GraphiQL in a real Chromium', () => {
   let app: App;
   let browser: Browser;
 
   beforeAll(async () => {
-    const config = loadConfig({ NODE_ENV: 'development', DATABASE_URL: databaseUrl(), DATABASE_POOL_SIZE: String(poolSize() ?? ''), PORT: '0', HOST: '127.0.0.1' });
+    const config = loadConfig({
+      NODE_ENV: 'development',
+      DATABASE_URL: databaseUrl(),
+      DATABASE_POOL_SIZE: String(poolSize() ?? ''),
+      PORT: '0',
+      HOST: '127.0.0.1',
+    });
     // The shared test database has other files' webhook subscriptions: this app must not deliver them.
     process.env.CONSENTQL_WEBHOOK_DISPATCH = 'off';
     app = await startApp(config, pino({ level: 'silent' }));

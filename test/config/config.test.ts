@@ -4,7 +4,13 @@ import { loadConfig, SETTINGS } from '../../src/config.ts';
 
 describe('configuration', () => {
   it('has working defaults for development', () => {
-    expect(loadConfig({})).toMatchObject({ env: 'development', role: 'all', http: { port: 4000 }, database: { url: undefined }, mode: 'per-jurisdiction' });
+    expect(loadConfig({})).toMatchObject({
+      env: 'development',
+      role: 'all',
+      http: { port: 4000 },
+      database: { url: undefined },
+      mode: 'per-jurisdiction',
+    });
   });
 
   it('treats an exported but empty variable as unset', () => {
@@ -17,12 +23,28 @@ describe('configuration', () => {
 
   it('refuses production on the embedded database unless asked for, saying why and what to set, with every other problem', () => {
     const proofKey = 'p'.repeat(32);
-    expect(() => loadConfig({ NODE_ENV: 'production', CONSENTQL_PROOF_KEY: proofKey, CONSENTQL_HMAC_KEYS: `k1:${'s'.repeat(40)}` })).toThrow(
-      /DATABASE_URL: is required in production .*embedded .*CONSENTQL_EMBEDDED_IN_PRODUCTION=1/,
+    expect(() =>
+      loadConfig({ NODE_ENV: 'production', CONSENTQL_PROOF_KEY: proofKey, CONSENTQL_HMAC_KEYS: `k1:${'s'.repeat(40)}` }),
+    ).toThrow(/DATABASE_URL: is required in production .*embedded .*CONSENTQL_EMBEDDED_IN_PRODUCTION=1/);
+    expect(() => loadConfig({ NODE_ENV: 'production', PORT: 'eighty' })).toThrow(
+      /PORT: .*; CONSENTQL_PROOF_KEY: .*; DATABASE_URL: .*; CONSENTQL_HMAC_KEYS: .*not set/,
     );
-    expect(() => loadConfig({ NODE_ENV: 'production', PORT: 'eighty' })).toThrow(/PORT: .*; CONSENTQL_PROOF_KEY: .*; DATABASE_URL: .*; CONSENTQL_HMAC_KEYS: .*not set/);
-    expect(loadConfig({ NODE_ENV: 'production', CONSENTQL_PROOF_KEY: proofKey, CONSENTQL_HMAC_KEYS: `k1:${'s'.repeat(40)}`, CONSENTQL_EMBEDDED_IN_PRODUCTION: '1' }).env).toBe('production');
-    expect(loadConfig({ NODE_ENV: 'production', CONSENTQL_PROOF_KEY: proofKey, CONSENTQL_HMAC_KEYS: `k1:${'s'.repeat(40)}`, DATABASE_URL: 'postgresql://db.internal/consentql' }).env).toBe('production');
+    expect(
+      loadConfig({
+        NODE_ENV: 'production',
+        CONSENTQL_PROOF_KEY: proofKey,
+        CONSENTQL_HMAC_KEYS: `k1:${'s'.repeat(40)}`,
+        CONSENTQL_EMBEDDED_IN_PRODUCTION: '1',
+      }).env,
+    ).toBe('production');
+    expect(
+      loadConfig({
+        NODE_ENV: 'production',
+        CONSENTQL_PROOF_KEY: proofKey,
+        CONSENTQL_HMAC_KEYS: `k1:${'s'.repeat(40)}`,
+        DATABASE_URL: 'postgresql://db.internal/consentql',
+      }).env,
+    ).toBe('production');
   });
 
   it('reads the trust boundaries, with closed defaults', () => {
@@ -73,8 +95,15 @@ describe('configuration', () => {
     // Development without keys runs on the public development key, and says so once.
     expect(loadConfig({}).warnings).toEqual([expect.stringMatching(/CONSENTQL_HMAC_KEYS is not set/)]);
     expect(() =>
-      loadConfig({ CONSENTQL_ROLE: 'both', CONSENTQL_WEBHOOK_TIMEOUT: 'soon', CONSENTQL_WEBHOOK_RETRY_SCHEDULE: '5x', CONSENTQL_HMAC_KEYS: 'nokey' }),
-    ).toThrow(/CONSENTQL_ROLE: .*; CONSENTQL_WEBHOOK_RETRY_SCHEDULE: .*"5x".*; CONSENTQL_WEBHOOK_TIMEOUT: .*"soon".*; CONSENTQL_HMAC_KEYS: .*no ":"/);
+      loadConfig({
+        CONSENTQL_ROLE: 'both',
+        CONSENTQL_WEBHOOK_TIMEOUT: 'soon',
+        CONSENTQL_WEBHOOK_RETRY_SCHEDULE: '5x',
+        CONSENTQL_HMAC_KEYS: 'nokey',
+      }),
+    ).toThrow(
+      /CONSENTQL_ROLE: .*; CONSENTQL_WEBHOOK_RETRY_SCHEDULE: .*"5x".*; CONSENTQL_WEBHOOK_TIMEOUT: .*"soon".*; CONSENTQL_HMAC_KEYS: .*no ":"/,
+    );
   });
 
   it('documents every setting in docs/DEPLOYMENT.md, and nothing else', () => {

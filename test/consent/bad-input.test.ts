@@ -30,20 +30,40 @@ describe('bad input is refused with a code, and nothing is recorded', () => {
   });
 
   it('an unknown purpose, listing the valid ones', async () => {
-    await refused(GRANT, { ...base(), purposes: ['marketing', 'markting'] }, 'UNKNOWN_PURPOSE', /"markting".*expected one of: transactional, support, marketing/);
+    await refused(
+      GRANT,
+      { ...base(), purposes: ['marketing', 'markting'] },
+      'UNKNOWN_PURPOSE',
+      /"markting".*expected one of: transactional, support, marketing/,
+    );
   });
 
   it('a purpose that takes no consent', async () => {
-    await refused(GRANT, { ...base(), purposes: ['marketing', 'transactional'] }, 'BAD_USER_INPUT', /"transactional" takes no consent.*consent can be recorded for: marketing/);
+    await refused(
+      GRANT,
+      { ...base(), purposes: ['marketing', 'transactional'] },
+      'BAD_USER_INPUT',
+      /"transactional" takes no consent.*consent can be recorded for: marketing/,
+    );
   });
 
   it('an expiry in the past, or with a withdrawal', async () => {
-    await refused(GRANT, { ...base(), expiresAt: '2020-01-01T00:00:00Z' }, 'BAD_USER_INPUT', /expiresAt expects a future.*2020-01-01T00:00:00.000Z/);
+    await refused(
+      GRANT,
+      { ...base(), expiresAt: '2020-01-01T00:00:00Z' },
+      'BAD_USER_INPUT',
+      /expiresAt expects a future.*2020-01-01T00:00:00.000Z/,
+    );
     await refused(WITHDRAW, { ...base(), expiresAt: '2099-01-01T00:00:00Z' }, 'BAD_USER_INPUT', /expiresAt applies to a grant or opt-in/);
   });
 
   it('a malformed expiry', async () => {
-    await refused(GRANT, { ...base(), expiresAt: 'next tuesday' }, 'BAD_USER_INPUT', /expiresAt expects an ISO-8601 date and time such as .* but got "next tuesday"/);
+    await refused(
+      GRANT,
+      { ...base(), expiresAt: 'next tuesday' },
+      'BAD_USER_INPUT',
+      /expiresAt expects an ISO-8601 date and time such as .* but got "next tuesday"/,
+    );
     await refused(GRANT, { ...base(), expiresAt: '2027-02-31T00:00:00Z' }, 'BAD_USER_INPUT', /but got "2027-02-31T00:00:00Z"/);
   });
 
@@ -55,6 +75,11 @@ describe('bad input is refused with a code, and nothing is recorded', () => {
   });
 
   it('a malformed proof address', async () => {
-    await refused(GRANT, { ...base(), proof: { ipAddress: '999.1.1.1' } }, 'BAD_USER_INPUT', /proof.ipAddress expects an IPv4 or IPv6 address/);
+    await refused(
+      GRANT,
+      { ...base(), proof: { ipAddress: '999.1.1.1' } },
+      'BAD_USER_INPUT',
+      /proof.ipAddress expects an IPv4 or IPv6 address/,
+    );
   });
 });

@@ -95,7 +95,13 @@ describe('idempotency keys are matched exactly', () => {
 
   it('sends no pattern match to the database', async () => {
     const subject = await createSubject(app.db, { country: 'NL' });
-    const input = { subject: { id: subject.id }, purposes: ['analytics'], source: 'API', noticeVersion: 'v1', idempotencyKey: `plain-${subject.id}` };
+    const input = {
+      subject: { id: subject.id },
+      purposes: ['analytics'],
+      source: 'API',
+      noticeVersion: 'v1',
+      idempotencyKey: `plain-${subject.id}`,
+    };
     app.resetQueries();
     await app.graphql(GRANT, { ...recorder, variables: { input } });
     await app.graphql(GRANT, { ...recorder, variables: { input } });
@@ -226,7 +232,13 @@ describe('replays and reuse', () => {
 
   it('scopes keys per client: the same key from another client records anew', async () => {
     const subject = await createSubject(app.db, { country: 'ES' });
-    const input = { subject: { id: subject.id }, purposes: ['marketing'], source: 'API', noticeVersion: 'v1', idempotencyKey: `shared-${subject.id}` };
+    const input = {
+      subject: { id: subject.id },
+      purposes: ['marketing'],
+      source: 'API',
+      noticeVersion: 'v1',
+      idempotencyKey: `shared-${subject.id}`,
+    };
     const mine = await app.graphql(GRANT, { ...recorder, variables: { input } });
     expect(mine.body.data.grantConsent.replayed).toBe(false);
     const theirs = await app.graphql(GRANT, { client: 'schema-admin', purpose: 'consent_management', variables: { input } });
@@ -320,7 +332,13 @@ describe('migration 20261130203000_idempotency_exact', () => {
       expect(rows).toEqual([
         { client_id: apiClient, idempotency_key: 'retry:with:colons_%', purpose_key: 'marketing', fingerprint: granted, event_id: ids[0] },
         { client_id: apiClient, idempotency_key: 'retry:with:colons_%', purpose_key: 'analytics', fingerprint: granted, event_id: ids[1] },
-        { client_id: 'consent-center-page', idempotency_key: 'nonce-1', purpose_key: 'personalization', fingerprint: withdrawn, event_id: ids[2] },
+        {
+          client_id: 'consent-center-page',
+          idempotency_key: 'nonce-1',
+          purpose_key: 'personalization',
+          fingerprint: withdrawn,
+          event_id: ids[2],
+        },
       ]);
 
       // The ledger's lookup finds them by exact key, and only by it.

@@ -18,7 +18,12 @@ describe('recording consent', () => {
       ...recorder,
       headers: { 'user-agent': 'Mozilla/5.0 (test)', 'x-forwarded-for': '203.0.113.7' },
       variables: {
-        input: { subject: { id: subject.id }, purposes: ['marketing', 'analytics'], source: 'CONSENT_CENTER', noticeVersion: 'privacy-2026-10' },
+        input: {
+          subject: { id: subject.id },
+          purposes: ['marketing', 'analytics'],
+          source: 'CONSENT_CENTER',
+          noticeVersion: 'privacy-2026-10',
+        },
       },
     });
     expect(status).toBe(200);
@@ -128,7 +133,13 @@ describe('idempotency', () => {
 
   it('records concurrent retries of one request once', async () => {
     const subject = await createSubject(app.db, { country: 'AT' });
-    const input = { subject: { id: subject.id }, purposes: ['marketing'], source: 'CONSENT_CENTER', noticeVersion: 'v1', idempotencyKey: `race-${subject.id}` };
+    const input = {
+      subject: { id: subject.id },
+      purposes: ['marketing'],
+      source: 'CONSENT_CENTER',
+      noticeVersion: 'v1',
+      idempotencyKey: `race-${subject.id}`,
+    };
     const results = await Promise.all([1, 2, 3].map(() => app.graphql(GRANT, { ...recorder, variables: { input } })));
     expect(results.map((r) => r.body.data.grantConsent.replayed).sort()).toEqual([false, true, true]);
     expect(await ledgerRows(app.db, subject.id)).toEqual({ events: 1, states: 1, outbox: 1 });

@@ -102,7 +102,10 @@ describe('npm run db:seed under NODE_ENV=production', () => {
 
     it('writes them when forced; a production start on that database then fails before serving, until they are rotated or deleted', async () => {
       const run = await seedScript(scratch.url, [ALLOW_DEMO_CLIENTS_FLAG, '--customers=0']);
-      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: expect.stringContaining('warning: demo clients written under NODE_ENV=production') });
+      expect({ code: run.code, stderr: run.stderr }).toEqual({
+        code: 0,
+        stderr: expect.stringContaining('warning: demo clients written under NODE_ENV=production'),
+      });
 
       const config = loadConfig({
         NODE_ENV: 'production',
@@ -113,13 +116,17 @@ describe('npm run db:seed under NODE_ENV=production', () => {
         CONSENTQL_HMAC_KEYS: `k1:${'s'.repeat(40)}`,
         CONSENTQL_PROOF_KEY: 'p'.repeat(40),
       });
-      await expect(startApp(config, pino({ level: 'silent' }))).rejects.toThrow(/api_client holds 7 demo clients whose keys are published.*schema-admin \(dev-admin-key\)/);
+      await expect(startApp(config, pino({ level: 'silent' }))).rejects.toThrow(
+        /api_client holds 7 demo clients whose keys are published.*schema-admin \(dev-admin-key\)/,
+      );
 
       // Rotated (a new key's hash) or deleted, they no longer count.
       const client = new pg.Client({ connectionString: scratch.url });
       await client.connect();
       try {
-        await client.query(`UPDATE api_client SET key_hash = encode(sha256(convert_to('a-new-random-key', 'UTF8')), 'hex') WHERE name = 'schema-admin'`);
+        await client.query(
+          `UPDATE api_client SET key_hash = encode(sha256(convert_to('a-new-random-key', 'UTF8')), 'hex') WHERE name = 'schema-admin'`,
+        );
         expect((await findDemoClientRows(client)).map((r) => r.name)).toEqual(DEMO_NAMES.filter((n) => n !== 'schema-admin'));
         await client.query(`DELETE FROM api_client WHERE name <> 'schema-admin'`);
         await expect(refuseDemoClientsInProduction(client, 'production')).resolves.toBeUndefined();
@@ -146,4 +153,3 @@ function seedScript(url: string, args: string[]): Promise<{ code: number | null;
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
-

@@ -37,7 +37,10 @@ describe('the embedded database', () => {
       // Another process (npm run db:seed, npm run consent-link, a second npm start) is refused the same way.
       const child = spawn(
         process.execPath,
-        ['-e', `import('./src/db/database.ts').then((m) => m.openDatabase({ dataDir: ${JSON.stringify(dataDir)} })).then(() => process.exit(0), (e) => { console.error(e.message); process.exit(3); })`],
+        [
+          '-e',
+          `import('./src/db/database.ts').then((m) => m.openDatabase({ dataDir: ${JSON.stringify(dataDir)} })).then(() => process.exit(0), (e) => { console.error(e.message); process.exit(3); })`,
+        ],
         { stdio: ['ignore', 'ignore', 'pipe'] },
       );
       let stderr = '';

@@ -34,26 +34,99 @@ interface Fixture {
 }
 
 const FIXTURES: Fixture[] = [
-  { name: 'us-ca-lead-space', country: ' us', region: 'ca', stored: { country: 'US', region: 'CA' }, consents: [{ purpose: 'marketing', action: 'OPT_OUT' }] },
-  { name: 'us-ca-mixed-case', country: 'Us', region: ' Ca ', stored: { country: 'US', region: 'CA' }, consents: [{ purpose: 'analytics', action: 'OPT_OUT' }, { purpose: 'marketing', action: 'GRANT', regime: 'GDPR' }] },
-  { name: 'us-region-lower-opted-out', country: 'US', region: 'ca', stored: { country: 'US', region: 'CA' }, consents: [{ purpose: 'marketing', action: 'OPT_OUT' }] },
-  { name: 'us-ca-minor', country: 'us', region: 'ca', birthDate: minorBirthDate, stored: { country: 'US', region: 'CA' }, consents: [{ purpose: 'ad_sharing', action: 'GRANT' }] },
+  {
+    name: 'us-ca-lead-space',
+    country: ' us',
+    region: 'ca',
+    stored: { country: 'US', region: 'CA' },
+    consents: [{ purpose: 'marketing', action: 'OPT_OUT' }],
+  },
+  {
+    name: 'us-ca-mixed-case',
+    country: 'Us',
+    region: ' Ca ',
+    stored: { country: 'US', region: 'CA' },
+    consents: [
+      { purpose: 'analytics', action: 'OPT_OUT' },
+      { purpose: 'marketing', action: 'GRANT', regime: 'GDPR' },
+    ],
+  },
+  {
+    name: 'us-region-lower-opted-out',
+    country: 'US',
+    region: 'ca',
+    stored: { country: 'US', region: 'CA' },
+    consents: [{ purpose: 'marketing', action: 'OPT_OUT' }],
+  },
+  {
+    name: 'us-ca-minor',
+    country: 'us',
+    region: 'ca',
+    birthDate: minorBirthDate,
+    stored: { country: 'US', region: 'CA' },
+    consents: [{ purpose: 'ad_sharing', action: 'GRANT' }],
+  },
   { name: 'us-ca-minor-no-optin', country: 'US ', region: 'CA', birthDate: minorBirthDate, stored: { country: 'US', region: 'CA' } },
-  { name: 'us-empty-region', country: 'us', region: '', stored: { country: 'US', region: null }, consents: [{ purpose: 'analytics', action: 'GRANT' }] },
+  {
+    name: 'us-empty-region',
+    country: 'us',
+    region: '',
+    stored: { country: 'US', region: null },
+    consents: [{ purpose: 'analytics', action: 'GRANT' }],
+  },
   { name: 'us-blank-region', country: 'US', region: '  ', stored: { country: 'US', region: null } },
   { name: 'us-null-region', country: 'us', region: null, stored: { country: 'US', region: null } },
-  { name: 'us-tx', country: 'us ', region: 'tx', stored: { country: 'US', region: 'TX' }, consents: [{ purpose: 'personalization', action: 'OPT_OUT' }] },
+  {
+    name: 'us-tx',
+    country: 'us ',
+    region: 'tx',
+    stored: { country: 'US', region: 'TX' },
+    consents: [{ purpose: 'personalization', action: 'OPT_OUT' }],
+  },
   { name: 'us-va-adult', country: ' US ', region: 'va ', birthDate: adultBirthDate, stored: { country: 'US', region: 'VA' } },
   // Whitespace that JavaScript's trim() removes and btrim()'s default does not: a CSV line end, tabs, NBSP, ideographic space.
-  { name: 'us-ca-crlf', country: '\tus\r\n', region: 'ca\r', stored: { country: 'US', region: 'CA' }, consents: [{ purpose: 'ad_sharing', action: 'OPT_OUT' }] },
+  {
+    name: 'us-ca-crlf',
+    country: '\tus\r\n',
+    region: 'ca\r',
+    stored: { country: 'US', region: 'CA' },
+    consents: [{ purpose: 'ad_sharing', action: 'OPT_OUT' }],
+  },
   { name: 'us-ideographic-space-region', country: 'US', region: '\u3000', stored: { country: 'US', region: null } },
-  { name: 'fr-nbsp', country: '\u00a0fr\u00a0', region: null, stored: { country: 'FR', region: null }, consents: [{ purpose: 'analytics', action: 'GRANT' }] },
-  { name: 'de-trailing-space', country: 'de ', region: 'Berlin', stored: { country: 'DE', region: 'BERLIN' }, consents: [{ purpose: 'marketing', action: 'GRANT' }, { purpose: 'ai_training', action: 'GRANT' }] },
+  {
+    name: 'fr-nbsp',
+    country: '\u00a0fr\u00a0',
+    region: null,
+    stored: { country: 'FR', region: null },
+    consents: [{ purpose: 'analytics', action: 'GRANT' }],
+  },
+  {
+    name: 'de-trailing-space',
+    country: 'de ',
+    region: 'Berlin',
+    stored: { country: 'DE', region: 'BERLIN' },
+    consents: [
+      { purpose: 'marketing', action: 'GRANT' },
+      { purpose: 'ai_training', action: 'GRANT' },
+    ],
+  },
   { name: 'gb-lower', country: 'gb', region: ' ', stored: { country: 'GB', region: null } },
-  { name: 'empty-country-ca', country: '', region: 'ca', stored: { country: null, region: 'CA' }, consents: [{ purpose: 'marketing', action: 'GRANT' }] },
+  {
+    name: 'empty-country-ca',
+    country: '',
+    region: 'ca',
+    stored: { country: null, region: 'CA' },
+    consents: [{ purpose: 'marketing', action: 'GRANT' }],
+  },
   { name: 'blank-country', country: ' ', region: null, stored: { country: null, region: null } },
   { name: 'null-country', country: null, region: null, stored: { country: null, region: null } },
-  { name: 'jp-lower', country: 'jp', region: 'tokyo', stored: { country: 'JP', region: 'TOKYO' }, consents: [{ purpose: 'analytics', action: 'GRANT' }] },
+  {
+    name: 'jp-lower',
+    country: 'jp',
+    region: 'tokyo',
+    stored: { country: 'JP', region: 'TOKYO' },
+    consents: [{ purpose: 'analytics', action: 'GRANT' }],
+  },
   { name: 'ca-the-country', country: 'ca', region: 'qc', stored: { country: 'CA', region: 'QC' } },
 ];
 
@@ -176,7 +249,14 @@ beforeAll(async () => {
   }
   // Prisma is a writer like any other.
   const viaPrisma = await app.db.prisma.customer.create({
-    data: { externalId: `${prefix}prisma`, email: `${prefix}prisma@consentql.test`.toLowerCase(), firstName: 'Jurisdiction', lastName: 'Test', country: ' us', region: 'ca ' },
+    data: {
+      externalId: `${prefix}prisma`,
+      email: `${prefix}prisma@consentql.test`.toLowerCase(),
+      firstName: 'Jurisdiction',
+      lastName: 'Test',
+      country: ' us',
+      region: 'ca ',
+    },
     select: { id: true },
   });
   ids.set('prisma', viaPrisma.id);

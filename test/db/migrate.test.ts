@@ -89,9 +89,7 @@ describe('migrate()', () => {
     expect(await migrate(client(), { migrationsDir: dir })).toEqual({ applied: ['29990101000000_add_note'] });
 
     addMigration(dir, '29990101000001_broken', 'CREATE TABLE half (id int);\nSELECT no_such_function();\n');
-    await expect(migrate(client(), { migrationsDir: dir })).rejects.toThrow(
-      /Migration 29990101000001_broken failed and was rolled back/,
-    );
+    await expect(migrate(client(), { migrationsDir: dir })).rejects.toThrow(/Migration 29990101000001_broken failed and was rolled back/);
     expect((await rows()).map((r) => r.migration_name)).not.toContain('29990101000001_broken');
     expect((await db.query(`SELECT to_regclass('half') AS t`)).rows[0]).toEqual({ t: null });
     // The lock was released: another run gets through (and fails the same way).

@@ -184,8 +184,8 @@ describe('seed()', () => {
   it('syncs the purposes from the taxonomy, and a second sync changes nothing', async () => {
     const { rows } = await a.query<any>(`SELECT key, title, description, version FROM purpose ORDER BY key`);
     expect(rows).toEqual(
-      PURPOSES.map((p) => ({ key: p.key, title: p.title, description: p.description, version: p.version })).sort(
-        (x, y) => (x.key < y.key ? -1 : 1),
+      PURPOSES.map((p) => ({ key: p.key, title: p.title, description: p.description, version: p.version })).sort((x, y) =>
+        x.key < y.key ? -1 : 1,
       ),
     );
     expect(await syncPurposes(pgliteClient(a))).toEqual({ changed: [] });
@@ -217,10 +217,26 @@ describe('demo personas', () => {
     for (const id of none) expect(await personaStates(a, id), id).toEqual([]);
 
     expect(await personaStates(a, 'CRM-EU-MARKETING')).toEqual([
-      { purpose_key: 'marketing', regime: 'GDPR', sensitive: false, action: 'GRANT', purpose_version: 1, expires_at: null, source: 'CONSENT_CENTER' },
+      {
+        purpose_key: 'marketing',
+        regime: 'GDPR',
+        sensitive: false,
+        action: 'GRANT',
+        purpose_version: 1,
+        expires_at: null,
+        source: 'CONSENT_CENTER',
+      },
     ]);
     expect(await personaStates(a, 'CRM-CA-GPC')).toEqual([
-      { purpose_key: 'ad_sharing', regime: 'CCPA', sensitive: false, action: 'OPT_OUT', purpose_version: 1, expires_at: null, source: 'GPC' },
+      {
+        purpose_key: 'ad_sharing',
+        regime: 'CCPA',
+        sensitive: false,
+        action: 'OPT_OUT',
+        purpose_version: 1,
+        expires_at: null,
+        source: 'GPC',
+      },
     ]);
     expect(await personaStates(a, 'CRM-EU-AI-TRAINING')).toMatchObject([
       { purpose_key: 'ai_training', regime: 'GDPR', sensitive: false, action: 'GRANT', purpose_version: 1, expires_at: null },

@@ -153,11 +153,20 @@ describe('maskFitsType', () => {
   it.each([
     { spec: { strategy: 'shred' }, message: 'mask strategy must be one of null, redact, hmac, partial, generalize, but got: "shred"' },
     { spec: {}, message: 'mask strategy must be one of null, redact, hmac, partial, generalize, but got: undefined' },
-    { spec: { strategy: 'toString' }, message: 'mask strategy must be one of null, redact, hmac, partial, generalize, but got: "toString"' },
+    {
+      spec: { strategy: 'toString' },
+      message: 'mask strategy must be one of null, redact, hmac, partial, generalize, but got: "toString"',
+    },
     { spec: { strategy: 'partial', kind: 'iban' }, message: `mask 'partial' needs kind 'email', 'phone' or 'text', but got: "iban"` },
-    { spec: { strategy: 'generalize', kind: 'month' }, message: `mask 'generalize' needs kind 'year', 'prefix' or 'region', but got: "month"` },
+    {
+      spec: { strategy: 'generalize', kind: 'month' },
+      message: `mask 'generalize' needs kind 'year', 'prefix' or 'region', but got: "month"`,
+    },
     { spec: { strategy: 'generalize', kind: 'prefix', length: 0 }, message: expect.stringContaining('as a whole number of at least 1') },
-    { spec: { strategy: 'generalize', kind: 'year', length: 2 }, message: expect.stringContaining("takes a length only with kind 'prefix'") },
+    {
+      spec: { strategy: 'generalize', kind: 'year', length: 2 },
+      message: expect.stringContaining("takes a length only with kind 'prefix'"),
+    },
   ])('rejects a malformed spec: $spec', ({ spec, message }) => {
     expect(maskFitsType(spec as unknown as MaskSpec, 'String')).toEqual(message);
   });

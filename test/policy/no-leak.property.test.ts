@@ -60,7 +60,9 @@ const fieldArb = (purpose: PurposeDefinition): fc.Arbitrary<FieldTag> =>
   fc.record({
     serves: fc
       .tuple(fc.boolean(), fc.boolean(), fc.subarray([...PURPOSE_KEYS]))
-      .map(([serve, alsoServe, others]) => (serve || alsoServe ? [...new Set([purpose.key, ...others])] : others.filter((k) => k !== purpose.key))),
+      .map(([serve, alsoServe, others]) =>
+        serve || alsoServe ? [...new Set([purpose.key, ...others])] : others.filter((k) => k !== purpose.key),
+      ),
     category: fc.oneof(fc.constant('sensitive' as const), fc.constantFrom(...DATA_CATEGORIES)),
   });
 
@@ -73,8 +75,14 @@ const recordArb = (purpose: PurposeDefinition, regime: Regime): fc.Arbitrary<Con
     purposeKey: fc.oneof({ arbitrary: fc.constant(purpose.key), weight: 4 }, { arbitrary: fc.constantFrom(...PURPOSE_KEYS), weight: 1 }),
     regime: fc.oneof({ arbitrary: fc.constant(regime), weight: 4 }, { arbitrary: fc.constantFrom(...REGIMES), weight: 1 }),
     sensitive: fc.boolean(),
-    action: fc.oneof({ arbitrary: fc.constantFrom<ConsentAction>('GRANT', 'OPT_IN'), weight: 3 }, { arbitrary: fc.constantFrom(...ACTIONS), weight: 1 }),
-    purposeVersion: fc.oneof({ arbitrary: fc.constant(purpose.version), weight: 4 }, { arbitrary: fc.integer({ min: 1, max: 2 }), weight: 1 }),
+    action: fc.oneof(
+      { arbitrary: fc.constantFrom<ConsentAction>('GRANT', 'OPT_IN'), weight: 3 },
+      { arbitrary: fc.constantFrom(...ACTIONS), weight: 1 },
+    ),
+    purposeVersion: fc.oneof(
+      { arbitrary: fc.constant(purpose.version), weight: 4 },
+      { arbitrary: fc.integer({ min: 1, max: 2 }), weight: 1 },
+    ),
     expiresAt: fc.oneof(
       { arbitrary: fc.constant(null), weight: 2 },
       { arbitrary: fc.integer({ min: -48, max: 48 }).map((h) => new Date(NOW.getTime() + h * HOUR)), weight: 1 },
@@ -83,9 +91,11 @@ const recordArb = (purpose: PurposeDefinition, regime: Regime): fc.Arbitrary<Con
 
 const subjectArb = (purpose: PurposeDefinition): fc.Arbitrary<Subject | undefined> =>
   fc.option(
-    fc.tuple(fc.constantFrom(...REGIMES), fc.boolean()).chain(([regime, minor]) =>
-      fc.array(recordArb(purpose, regime), { maxLength: 4 }).map((consents): Subject => ({ regime, minor, consents })),
-    ),
+    fc
+      .tuple(fc.constantFrom(...REGIMES), fc.boolean())
+      .chain(([regime, minor]) =>
+        fc.array(recordArb(purpose, regime), { maxLength: 4 }).map((consents): Subject => ({ regime, minor, consents })),
+      ),
     { nil: undefined, freq: 10 },
   );
 
@@ -100,18 +110,14 @@ const secretArb: fc.Arbitrary<string> = fc
     fc.emailAddress(),
     fc.stringMatching(/^\+?[0-9 ()-]{4,18}$/),
     fc.date({ min: new Date('1900-01-01'), max: new Date('2030-12-31'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10)),
-    fc.tuple(fc.double({ min: -90, max: 90, noNaN: true }), fc.double({ min: -180, max: 180, noNaN: true })).map(([a, b]) => `${a.toFixed(4)},${b.toFixed(4)}`),
+    fc
+      .tuple(fc.double({ min: -90, max: 90, noNaN: true }), fc.double({ min: -180, max: 180, noNaN: true }))
+      .map(([a, b]) => `${a.toFixed(4)},${b.toFixed(4)}`),
     fc.stringMatching(/^[0-9A-Z]{4,8}$/),
     fc.string({ minLength: 4, maxLength: 30 }),
     fc.string({ minLength: 4, maxLength: 30, unit: 'grapheme' }),
   )
-  .filter(
-    (s) =>
-      !s.includes('*') &&
-      !REDACTED.includes(s) &&
-      !`hmac:${KEY_ID}:`.includes(s) &&
-      !/^\s*-?\d+\s*,\s*-?\d+\s*$/.test(s),
-  );
+  .filter((s) => !s.includes('*') && !REDACTED.includes(s) && !`hmac:${KEY_ID}:`.includes(s) && !/^\s*-?\d+\s*,\s*-?\d+\s*$/.test(s));
 
 const maskArb = fc.constantFrom(...STRING_MASKS);
 
@@ -120,13 +126,13 @@ const maskArb = fc.constantFrom(...STRING_MASKS);
 /** What the plugin does for a tagged field: the value if allowed, its mask if masked, null if excluded. */
 function resolve(purpose: PurposeDefinition, field: FieldTag, subject: Subject | undefined, value: string, mask: MaskSpec) {
   const decision = decide(purpose, field, subject, NOW);
-  const output =
-    decision.effect === 'allow' ? value : decision.effect === 'mask' ? masker.apply(mask, value, purpose.key) : null;
+  const output = decision.effect === 'allow' ? value : decision.effect === 'mask' ? masker.apply(mask, value, purpose.key) : null;
   return { decision, output };
 }
 
 const reveals = (output: unknown, secret: string): boolean =>
-  output === secret || (secret.length >= 4 && typeof output === 'string' && output.includes(secret)) ||
+  output === secret ||
+  (secret.length >= 4 && typeof output === 'string' && output.includes(secret)) ||
   (Array.isArray(output) && output.some((o) => reveals(o, secret)));
 
 const caseArb = purposeArb.chain((purpose) => fc.tuple(fc.constant(purpose), fieldArb(purpose), subjectArb(purpose)));
@@ -139,7 +145,9 @@ describe('no leak', () => {
   });
 
   it('DENIED is unreachable with the taxonomy (else add it to REACHABLE)', () => {
-    const deny = PURPOSES.flatMap((p) => REGIMES.filter((r) => p.basis[r] === 'DENY' || p.sensitiveBasis[r] === 'DENY').map((r) => `${p.key}/${r}`));
+    const deny = PURPOSES.flatMap((p) =>
+      REGIMES.filter((r) => p.basis[r] === 'DENY' || p.sensitiveBasis[r] === 'DENY').map((r) => `${p.key}/${r}`),
+    );
     expect(deny).toEqual([]);
     expect(MASK_REASONS.filter((r) => !REACHABLE.some((pair) => pair.endsWith(` ${r}`)))).toEqual(['DENIED']);
   });

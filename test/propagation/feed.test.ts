@@ -82,17 +82,22 @@ describe('change feed', () => {
       [a.externalId, 'GDPR', 'CRM'],
       [a.externalId, 'GDPR', 'CRM'],
     ]);
-    await expect.poll(async () => {
-      const { rows } = await app.db.pool.query(
-        `SELECT 1 FROM access_record WHERE purpose_key = 'marketing' AND $1 = ANY(subject_ids)`,
-        [b.id],
-      );
-      return rows.length;
-    }).toBeGreaterThan(0);
+    await expect
+      .poll(async () => {
+        const { rows } = await app.db.pool.query(`SELECT 1 FROM access_record WHERE purpose_key = 'marketing' AND $1 = ANY(subject_ids)`, [
+          b.id,
+        ]);
+        return rows.length;
+      })
+      .toBeGreaterThan(0);
   });
 
   it('shows a consuming app only its declared purpose', async () => {
-    const refused = await app.graphql(FEED, { client: 'email-platform-sync', purpose: 'marketing', variables: { purposes: ['analytics'] } });
+    const refused = await app.graphql(FEED, {
+      client: 'email-platform-sync',
+      purpose: 'marketing',
+      variables: { purposes: ['analytics'] },
+    });
     expect(refused.body.errors[0].extensions).toMatchObject({ code: 'PURPOSE_NOT_ALLOWED', declared: 'marketing' });
     const undeclared = await app.graphql(FEED, { client: 'email-platform-sync', variables: {} });
     expect(undeclared.body.errors[0].extensions).toMatchObject({ code: 'PURPOSE_REQUIRED' });

@@ -27,9 +27,15 @@ const reachable = await new Promise<boolean>((resolve) => {
   const { hostname, port } = new URL(NATS_URL);
   const socket = net.connect({ host: hostname, port: Number(port || 4222) });
   socket.setTimeout(1000);
-  socket.once('connect', () => (socket.destroy(), resolve(true)));
+  socket.once('connect', () => {
+    socket.destroy();
+    resolve(true);
+  });
   socket.once('error', () => resolve(false));
-  socket.once('timeout', () => (socket.destroy(), resolve(false)));
+  socket.once('timeout', () => {
+    socket.destroy();
+    resolve(false);
+  });
 });
 if (!reachable) {
   console.warn(
@@ -61,7 +67,10 @@ describe.runIf(reachable)('NATS JetStream sink', () => {
   afterAll(async () => {
     await db?.close();
     await scratch?.drop();
-    for (const name of await jsm.streams.names().next().catch(() => [] as string[])) {
+    for (const name of await jsm.streams
+      .names()
+      .next()
+      .catch(() => [] as string[])) {
       if (name.startsWith(`CONSENTQL_TEST_${tag}`)) await jsm.streams.delete(name).catch(() => {});
     }
     await nc?.close();
@@ -139,7 +148,9 @@ describe.runIf(reachable)('NATS JetStream sink', () => {
         expect(m.body).not.toContain(made[i].payload.customerId);
         expect(m.body).not.toContain(made[i].payload.externalId);
       }
-      const { rows } = await db.pool.query(`SELECT position::text AS position FROM propagation_cursor WHERE name = $1`, [`nats:${options.stream}`]);
+      const { rows } = await db.pool.query(`SELECT position::text AS position FROM propagation_cursor WHERE name = $1`, [
+        `nats:${options.stream}`,
+      ]);
       expect(rows).toEqual([{ position: made.at(-1)!.id }]);
     } finally {
       await sink.stop();
@@ -188,16 +199,26 @@ describe.runIf(reachable)('NATS JetStream sink', () => {
     await dying.start();
     const made = await changes(10);
     dying.kick();
-    await until(async () => reached, (n) => n >= made.length, 10_000);
+    await until(
+      async () => reached,
+      (n) => n >= made.length,
+      10_000,
+    );
     // Killed: nothing more, not even its lease given up (stop with no grace leaves it to run out).
     await dying.stop(0);
-    await db.pool.query(`UPDATE propagation_cursor SET leased_until = now() AT TIME ZONE 'UTC' WHERE name = $1`, [`nats:${options.stream}`]);
+    await db.pool.query(`UPDATE propagation_cursor SET leased_until = now() AT TIME ZONE 'UTC' WHERE name = $1`, [
+      `nats:${options.stream}`,
+    ]);
     expect(await streamed()).toHaveLength(made.length);
 
     const restarted = sinkWith();
     await restarted.start();
     try {
-      await until(async () => restarted.stats().position, (p) => p === made.at(-1)!.id, 10_000);
+      await until(
+        async () => restarted.stats().position,
+        (p) => p === made.at(-1)!.id,
+        10_000,
+      );
       // It published all ten again; JetStream recognised every one by its message id.
       expect(restarted.stats()).toMatchObject({ published: 0, duplicates: made.length, position: made.at(-1)!.id });
       const all = await streamed();

@@ -26,7 +26,15 @@ const running = new Set<ChildProcess>();
 function start(script: string, env: Record<string, string>, ready: RegExp, transform: (match: string) => string): Promise<Proc> {
   const child = spawn(process.execPath, [script], {
     cwd: root,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', NODE_ENV: 'test', CONSENTQL_WEBHOOK_ALLOW_HOSTS: '127.0.0.1', ...env },
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      NODE_ENV: 'test',
+      CONSENTQL_WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
@@ -53,11 +61,18 @@ function start(script: string, env: Record<string, string>, ready: RegExp, trans
 }
 
 export function startApi(databaseUrl: string, env: Record<string, string> = {}): Promise<Proc> {
-  return start('src/main.ts', { DATABASE_URL: databaseUrl, ...env }, /ConsentQL ready: GraphiQL at (http:\/\/\S+?)"/, (url) => url.replace('localhost', '127.0.0.1'));
+  return start('src/main.ts', { DATABASE_URL: databaseUrl, ...env }, /ConsentQL ready: GraphiQL at (http:\/\/\S+?)"/, (url) =>
+    url.replace('localhost', '127.0.0.1'),
+  );
 }
 
 export function startWorker(databaseUrl: string, env: Record<string, string> = {}): Promise<Proc> {
-  return start('src/worker.ts', { DATABASE_URL: databaseUrl, CONSENTQL_WORKER_PORT: '0', ...env }, /ConsentQL worker ready: health at (http:\/\/\S+?)\/health"/, (url) => url);
+  return start(
+    'src/worker.ts',
+    { DATABASE_URL: databaseUrl, CONSENTQL_WORKER_PORT: '0', ...env },
+    /ConsentQL worker ready: health at (http:\/\/\S+?)\/health"/,
+    (url) => url,
+  );
 }
 
 export async function stopProc(proc: Proc, signal: NodeJS.Signals = 'SIGTERM') {
@@ -70,7 +85,13 @@ export function killAll() {
   for (const child of running) child.kill('SIGKILL');
 }
 
-export async function graphql(api: Proc, query: string, variables: Record<string, unknown>, client: string, headers: Record<string, string> = {}) {
+export async function graphql(
+  api: Proc,
+  query: string,
+  variables: Record<string, unknown>,
+  client: string,
+  headers: Record<string, string> = {},
+) {
   const response = await fetch(api.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${keyOf(client)}`, ...headers },

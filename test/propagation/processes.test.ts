@@ -28,7 +28,16 @@ interface Instance {
 async function startInstance(env: Record<string, string> = {}): Promise<Instance> {
   const child = spawn(process.execPath, ['src/main.ts'], {
     cwd: root,
-    env: { ...process.env, DATABASE_URL: scratchUrl, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', NODE_ENV: 'test', CONSENTQL_WEBHOOK_ALLOW_HOSTS: '127.0.0.1', ...env },
+    env: {
+      ...process.env,
+      DATABASE_URL: scratchUrl,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      NODE_ENV: 'test',
+      CONSENTQL_WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
@@ -57,7 +66,13 @@ async function stop(instance: Instance, signal: NodeJS.Signals = 'SIGTERM') {
   await exited;
 }
 
-async function graphql(instance: Instance, query: string, variables: Record<string, unknown>, client: string, headers: Record<string, string> = {}) {
+async function graphql(
+  instance: Instance,
+  query: string,
+  variables: Record<string, unknown>,
+  client: string,
+  headers: Record<string, string> = {},
+) {
   const response = await fetch(instance.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${keyOf(client)}`, ...headers },
@@ -76,8 +91,7 @@ async function newSubject(firstName: string) {
   return rows[0].id;
 }
 
-const CHOICE = (name: string) =>
-  `mutation($input: ConsentChoiceInput!) { ${name}(input: $input) { events { id } } }`;
+const CHOICE = (name: string) => `mutation($input: ConsentChoiceInput!) { ${name}(input: $input) { events { id } } }`;
 const READ = `query($id: ID!) { customer(id: $id) { firstName } }`;
 
 describe.runIf(external)('several server processes against one PostgreSQL', () => {
@@ -115,7 +129,9 @@ describe.runIf(external)('several server processes against one PostgreSQL', () =
         expect(granted.errors).toBeUndefined();
         const visible = await graphql(b, READ, { id }, 'email-platform-sync', { 'x-purpose': 'marketing' });
         expect(visible.data.customer.firstName).toBe('Anouk');
-        const withdrawn = await graphql(a, CHOICE('withdrawConsent'), { input: { ...input, noticeVersion: null } }, 'consent-center', { 'x-purpose': 'consent_management' });
+        const withdrawn = await graphql(a, CHOICE('withdrawConsent'), { input: { ...input, noticeVersion: null } }, 'consent-center', {
+          'x-purpose': 'consent_management',
+        });
         expect(withdrawn.errors).toBeUndefined();
         // At once, no waiting: the read starts after the commit, on the other instance.
         const masked = await graphql(b, READ, { id }, 'email-platform-sync', { 'x-purpose': 'marketing' });
@@ -127,7 +143,12 @@ describe.runIf(external)('several server processes against one PostgreSQL', () =
       const abort = new AbortController();
       const sse = await fetch(b.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${keyOf('schema-admin')}`, 'x-purpose': 'consent_management' },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'text/event-stream',
+          authorization: `Bearer ${keyOf('schema-admin')}`,
+          'x-purpose': 'consent_management',
+        },
         body: JSON.stringify({ query: `subscription($c: ID) { consentChanged(customerId: $c) { action } }`, variables: { c: id } }),
         signal: abort.signal,
       });
@@ -158,7 +179,13 @@ describe.runIf(external)('several server processes against one PostgreSQL', () =
           );
           // Committed on an instance that does not dispatch, which is then killed: the outbox row alone survives.
           const id = await newSubject('Kai');
-          const recorded = await graphql(setup, CHOICE('withdrawConsent'), { input: { subject: { id }, purposes: ['marketing'], source: 'CRM' } }, 'consent-center', { 'x-purpose': 'consent_management' });
+          const recorded = await graphql(
+            setup,
+            CHOICE('withdrawConsent'),
+            { input: { subject: { id }, purposes: ['marketing'], source: 'CRM' } },
+            'consent-center',
+            { 'x-purpose': 'consent_management' },
+          );
           expect(recorded.errors).toBeUndefined();
           return created.data.createWebhookSubscription.secret as string;
         } finally {

@@ -2,7 +2,17 @@ import net from 'node:net';
 import { connect } from 'nats';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql, killAll, newSubjects, scratchDatabase, startApi, startSlowReceiver, startWorker, stopProc, type Proc } from './process-support.ts';
+import {
+  graphql,
+  killAll,
+  newSubjects,
+  scratchDatabase,
+  startApi,
+  startSlowReceiver,
+  startWorker,
+  stopProc,
+  type Proc,
+} from './process-support.ts';
 import { until } from './support.ts';
 
 // Issue #10, scale-out: API processes (CONSENTQL_ROLE=api, no delivery) and
@@ -22,9 +32,15 @@ const natsUp = await new Promise<boolean>((resolve) => {
   const { hostname, port } = new URL(NATS_URL);
   const socket = net.connect({ host: hostname, port: Number(port || 4222) });
   socket.setTimeout(1000);
-  socket.once('connect', () => (socket.destroy(), resolve(true)));
+  socket.once('connect', () => {
+    socket.destroy();
+    resolve(true);
+  });
   socket.once('error', () => resolve(false));
-  socket.once('timeout', () => (socket.destroy(), resolve(false)));
+  socket.once('timeout', () => {
+    socket.destroy();
+    resolve(false);
+  });
 });
 const STREAM = `CONSENTQL_SCALE_OUT_${process.pid}`;
 
@@ -54,7 +70,14 @@ describe.runIf(external)('scale-out: 3 API processes and 2 delivery workers on o
       CONSENTQL_WEBHOOK_RETRY_SCHEDULE: '200ms,500ms,1s,2s,5s',
       CONSENTQL_WEBHOOK_CONCURRENCY: String(CONCURRENCY),
       CONSENTQL_SHUTDOWN_TIMEOUT: '5000',
-      ...(natsUp ? { CONSENTQL_NATS_URL: NATS_URL, CONSENTQL_NATS_STREAM: STREAM, CONSENTQL_NATS_SUBJECT_PREFIX: `consentql.scaleout${process.pid}`, CONSENTQL_NATS_PUBLISH_TIMEOUT: '1s' } : {}),
+      ...(natsUp
+        ? {
+            CONSENTQL_NATS_URL: NATS_URL,
+            CONSENTQL_NATS_STREAM: STREAM,
+            CONSENTQL_NATS_SUBJECT_PREFIX: `consentql.scaleout${process.pid}`,
+            CONSENTQL_NATS_PUBLISH_TIMEOUT: '1s',
+          }
+        : {}),
     };
     if (!natsUp) console.warn(`NATS not reachable at ${NATS_URL}: the workers run without the NATS sink in this test`);
     const [apis, workers] = await Promise.all([
@@ -85,7 +108,12 @@ describe.runIf(external)('scale-out: 3 API processes and 2 delivery workers on o
       for (const [i, [mutation, id]] of changes.entries()) {
         const wait = t0 + (i * 1000) / RATE - Date.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        const input = { subject: { id }, purposes: ['marketing'], source: 'CONSENT_CENTER', ...(mutation === 'grantConsent' ? { noticeVersion: 'v1' } : {}) };
+        const input = {
+          subject: { id },
+          purposes: ['marketing'],
+          source: 'CONSENT_CENTER',
+          ...(mutation === 'grantConsent' ? { noticeVersion: 'v1' } : {}),
+        };
         sent.push(graphql(apis[i % apis.length], CHOICE(mutation), { input }, 'consent-center', { 'x-purpose': 'consent_management' }));
         if (i === Math.floor(changes.length / 3)) {
           // The worker with more attempts under way is killed in the middle of them.
@@ -105,7 +133,11 @@ describe.runIf(external)('scale-out: 3 API processes and 2 delivery workers on o
       const expected = rows.map((r) => `msg_${r.id}`);
 
       const complete = () => receivers.every((r) => expected.every((id) => r.arrivals.some((a) => a.id === id)));
-      await until(async () => complete(), (done) => done, 30_000);
+      await until(
+        async () => complete(),
+        (done) => done,
+        30_000,
+      );
       const settled = await until(
         async () => (await db.pool.query(`SELECT status, count(*)::int AS n FROM webhook_delivery GROUP BY status`)).rows,
         (statuses) => statuses.length === 1 && statuses[0].status === 'DELIVERED',
@@ -123,7 +155,9 @@ describe.runIf(external)('scale-out: 3 API processes and 2 delivery workers on o
         for (const [id, at] of byId) if (at.length > 1) duplicates.push(id);
         // Signed (Standard Webhooks), a notice naming the subject by its pseudonym only.
         const sample = receiver.arrivals[receiver.arrivals.length - 1];
-        expect((new Webhook(secrets[receivers.indexOf(receiver)]).verify(sample.body, sample.headers) as any).data.purpose).toBe('marketing');
+        expect((new Webhook(secrets[receivers.indexOf(receiver)]).verify(sample.body, sample.headers) as any).data.purpose).toBe(
+          'marketing',
+        );
         expect(receiver.arrivals.some((a) => UUID.test(a.body))).toBe(false);
       }
       console.log(

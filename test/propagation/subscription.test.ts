@@ -19,7 +19,12 @@ async function subscribe(client: string, purpose: string, variables: Record<stri
   const abort = new AbortController();
   const response = await app.fetch('/graphql', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${keyOf(client)}`, 'x-purpose': purpose },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+      authorization: `Bearer ${keyOf(client)}`,
+      'x-purpose': purpose,
+    },
     body: JSON.stringify({ query: SUBSCRIBE, variables }),
     signal: abort.signal,
   });
@@ -51,7 +56,9 @@ describe('consentChanged over server-sent events', () => {
     // Every pushed event is a read of the subject's data: recorded like any other.
     await expect
       .poll(async () => {
-        const { rows } = await app.db.pool.query(`SELECT 1 FROM access_record WHERE purpose_key = 'marketing' AND $1 = ANY(subject_ids)`, [subject.id]);
+        const { rows } = await app.db.pool.query(`SELECT 1 FROM access_record WHERE purpose_key = 'marketing' AND $1 = ANY(subject_ids)`, [
+          subject.id,
+        ]);
         return rows.length;
       })
       .toBeGreaterThanOrEqual(2);
@@ -64,7 +71,12 @@ describe('consentChanged over server-sent events', () => {
     await app.graphql(GRANT, { client: 'consent-center', purpose: 'consent_management', variables: { input } });
     const event = await stream.next();
     stream.close();
-    expect(event.data.consentChanged).toMatchObject({ customerId: subject.id, externalId: subject.externalId, regime: 'GDPR', action: 'GRANT' });
+    expect(event.data.consentChanged).toMatchObject({
+      customerId: subject.id,
+      externalId: subject.externalId,
+      regime: 'GDPR',
+      action: 'GRANT',
+    });
 
     const { stream: refused } = await subscribe('email-platform-sync', 'marketing', { customerId: subject.id });
     const refusal = await refused.next();

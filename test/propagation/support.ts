@@ -88,8 +88,7 @@ export function readEvents(response: Response, abort: AbortController): EventStr
       const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
       if (done) return;
       buffer += decoder.decode(value, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
         const event = /^event: (.*)$/m.exec(block)?.[1];

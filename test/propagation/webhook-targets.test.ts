@@ -11,7 +11,16 @@ import { startPropagation, type Propagation } from '../../src/propagation/index.
 import { addressAllowed, checkTarget, classifyAddress, targetPolicy, type Resolve } from '../../src/propagation/targets.ts';
 import { newWebhookSecret, sendWebhook, TARGET_NOT_ALLOWED, TARGET_URL_NOT_ALLOWED } from '../../src/propagation/webhooks.ts';
 import { createServer } from '../../src/server.ts';
-import { createTestApp, databaseUrl, keyOf, poolSize, testConfig, testMasker, testPropagationOptions, type TestApp } from '../support/app.ts';
+import {
+  createTestApp,
+  databaseUrl,
+  keyOf,
+  poolSize,
+  testConfig,
+  testMasker,
+  testPropagationOptions,
+  type TestApp,
+} from '../support/app.ts';
 import { createSubject, WITHDRAW } from '../consent/support.ts';
 import { startReceiver, type Receiver, until } from './support.ts';
 
@@ -116,22 +125,43 @@ describe('the address classifier', () => {
     for (const bad of ['10.0.0.0/33', 'http://localhost', 'two words', '127.0.0.1:8080']) {
       expect(() => targetPolicy([bad])).toThrow(/CONSENTQL_WEBHOOK_ALLOW_HOSTS expects host names, IP addresses or CIDR ranges/);
     }
-    expect(loadConfig({ CONSENTQL_WEBHOOK_ALLOW_HOSTS: ' 127.0.0.1, localhost ,' }).propagation.allowHosts).toEqual(['127.0.0.1', 'localhost']);
+    expect(loadConfig({ CONSENTQL_WEBHOOK_ALLOW_HOSTS: ' 127.0.0.1, localhost ,' }).propagation.allowHosts).toEqual([
+      '127.0.0.1',
+      'localhost',
+    ]);
     expect(loadConfig({}).propagation.allowHosts).toEqual([]);
     expect(() => loadConfig({ CONSENTQL_WEBHOOK_ALLOW_HOSTS: '10.0.0.0/40' })).toThrow(/CONSENTQL_WEBHOOK_ALLOW_HOSTS/);
   });
 
   it('refuses a name if any address it resolves to is refused (rebinding), without connecting', async () => {
-    const resolver = (...addresses: string[]): Resolve => async () => addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+    const resolver =
+      (...addresses: string[]): Resolve =>
+      async () =>
+        addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
     const url = new URL('http://hooks.example.test/consent');
-    expect(await checkTarget(url, targetPolicy([]), resolver('93.184.216.34', '127.0.0.1'))).toMatchObject({ ok: false, problem: 'refused', address: '127.0.0.1', kind: 'loopback' });
-    expect(await checkTarget(url, targetPolicy([]), resolver('10.1.2.3'))).toMatchObject({ ok: false, problem: 'refused', kind: 'private' });
+    expect(await checkTarget(url, targetPolicy([]), resolver('93.184.216.34', '127.0.0.1'))).toMatchObject({
+      ok: false,
+      problem: 'refused',
+      address: '127.0.0.1',
+      kind: 'loopback',
+    });
+    expect(await checkTarget(url, targetPolicy([]), resolver('10.1.2.3'))).toMatchObject({
+      ok: false,
+      problem: 'refused',
+      kind: 'private',
+    });
     expect(await checkTarget(url, targetPolicy([]), resolver('::ffff:169.254.169.254'))).toMatchObject({ ok: false, kind: 'metadata' });
     expect(await checkTarget(url, targetPolicy(['hooks.example.test']), resolver('10.1.2.3'))).toMatchObject({ ok: true });
     // A listed name still may not lead to the metadata service.
-    expect(await checkTarget(url, targetPolicy(['hooks.example.test']), resolver('169.254.169.254'))).toMatchObject({ ok: false, kind: 'metadata' });
+    expect(await checkTarget(url, targetPolicy(['hooks.example.test']), resolver('169.254.169.254'))).toMatchObject({
+      ok: false,
+      kind: 'metadata',
+    });
     // localhost is this machine whatever a resolver says (RFC 6761).
-    expect(await checkTarget(new URL('http://api.localhost/'), targetPolicy([]), resolver('93.184.216.34'))).toMatchObject({ ok: false, kind: 'loopback' });
+    expect(await checkTarget(new URL('http://api.localhost/'), targetPolicy([]), resolver('93.184.216.34'))).toMatchObject({
+      ok: false,
+      kind: 'loopback',
+    });
   });
 });
 
@@ -173,11 +203,16 @@ describe('sendWebhook checks the address it connects to', () => {
       return [{ address: '127.0.0.1', family: 4 }];
     };
     const port = new URL(receiver.url).port;
-    const attempt = await sendWebhook(`http://receiver.test:${port}/hooks?token=abc`, newWebhookSecret(), { ...message, id: 'msg_pinned' }, {
-      timeoutMs: 2000,
-      policy: targetPolicy(['receiver.test']),
-      resolve,
-    });
+    const attempt = await sendWebhook(
+      `http://receiver.test:${port}/hooks?token=abc`,
+      newWebhookSecret(),
+      { ...message, id: 'msg_pinned' },
+      {
+        timeoutMs: 2000,
+        policy: targetPolicy(['receiver.test']),
+        resolve,
+      },
+    );
     expect(attempt).toEqual({ ok: true, status: 200, error: null });
     expect(lookups).toBe(1);
     const hook = await receiver.waitFor((h) => h.headers['webhook-id'] === 'msg_pinned');
@@ -216,10 +251,20 @@ describe('createWebhookSubscription refuses targets that are not public', () => 
     ['http://100.64.1.1/', '100.64.1.1', 'shared', /carrier-grade NAT/],
     ['http://[fd00:ec2::254]/', 'fd00:ec2', 'metadata', /metadata/],
     ['http://localhost:5432/', 'localhost:5432', 'loopback', /url points to localhost, a loopback address/],
-    ['http://user:pass@example.com/', 'example.com', 'credentials', /url must not carry a user name or password, but got "http:\/\/\*\*\*@example\.com\/"/],
+    [
+      'http://user:pass@example.com/',
+      'example.com',
+      'credentials',
+      /url must not carry a user name or password, but got "http:\/\/\*\*\*@example\.com\/"/,
+    ],
     ['http://alice:s3cret@example.com/hooks', 'example.com', 'credentials', /remove them from the URL/],
     ['ftp://example.com/hooks', 'ftp:', undefined, /url expects an absolute http\(s\) URL/],
-    ['alice:s3cret@example.com/hooks', 's3cret@', undefined, /url expects an absolute http\(s\) URL .*, but got "\*\*\*@example\.com\/hooks"/],
+    [
+      'alice:s3cret@example.com/hooks',
+      's3cret@',
+      undefined,
+      /url expects an absolute http\(s\) URL .*, but got "\*\*\*@example\.com\/hooks"/,
+    ],
   ];
   it.each(refused)('%s', async (url, fragment, reason, says) => {
     const before = await stored(fragment);
@@ -237,7 +282,7 @@ describe('createWebhookSubscription refuses targets that are not public', () => 
     expect(await stored(fragment)).toBe(before);
   });
 
-  it('takes a loopback host listed in CONSENTQL_WEBHOOK_ALLOW_HOSTS (from the server\'s config, without a dispatcher)', async () => {
+  it("takes a loopback host listed in CONSENTQL_WEBHOOK_ALLOW_HOSTS (from the server's config, without a dispatcher)", async () => {
     const port = await closedPort();
     const url = `http://localhost:${port}/hooks/consent`;
     const listed = await createTestApp({ env: { CONSENTQL_WEBHOOK_ALLOW_HOSTS: 'localhost' } });
@@ -281,7 +326,11 @@ describe('deliveries', () => {
     const response = await yoga.fetch(
       new Request('http://localhost/graphql', {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${keyOf(client)}`, ...(purpose ? { 'x-purpose': purpose } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${keyOf(client)}`,
+          ...(purpose ? { 'x-purpose': purpose } : {}),
+        },
         body: JSON.stringify({ query, variables }),
       }),
     );
@@ -314,7 +363,6 @@ describe('deliveries', () => {
     );
     return rows[0] as { status: string; attempts: number; lastStatus: number | null; lastError: string | null } | undefined;
   }
-
 
   beforeAll(async () => {
     let url = databaseUrl();
@@ -413,10 +461,18 @@ describe('deliveries', () => {
 
     await fast.waitFor(forSubject(subject.id));
     for (const id of [open, closed, mapped]) {
-      const delivery = await until(() => deliveryOf(id, subject.id), (d) => d?.status === 'DEAD');
+      const delivery = await until(
+        () => deliveryOf(id, subject.id),
+        (d) => d?.status === 'DEAD',
+      );
       expect(delivery).toEqual({ status: 'DEAD', attempts: 1, lastStatus: null, lastError: TARGET_NOT_ALLOWED });
     }
-    expect(await until(() => deliveryOf(credentials, subject.id), (d) => d?.status === 'DEAD')).toEqual({
+    expect(
+      await until(
+        () => deliveryOf(credentials, subject.id),
+        (d) => d?.status === 'DEAD',
+      ),
+    ).toEqual({
       status: 'DEAD',
       attempts: 1,
       lastStatus: null,
@@ -426,7 +482,10 @@ describe('deliveries', () => {
 
     // Logs name a target by scheme, host and port: no credentials, no query.
     // A delivery is logged when its batch settles, which may come just after the receiver got it.
-    const text = await until(async () => logs.join(''), (t) => t.includes('webhook delivered'));
+    const text = await until(
+      async () => logs.join(''),
+      (t) => t.includes('webhook delivered'),
+    );
     expect(text).toContain('webhook target refused; dead-lettered without sending');
     expect(text).toContain('webhook delivered');
     for (const secret of ['s3cret', 'alice', 'token=']) expect(text).not.toContain(secret);
@@ -446,10 +505,16 @@ describe('deliveries', () => {
     // The old dispatcher waited for a whole batch: each change after the first waited for the slow endpoint's timeout.
     expect(Math.max(...lags)).toBeLessThan(TIMEOUT_MS / 3);
     // The slow endpoint got the changes (at most half the slots at a time) and each ended on its own timeout.
-    const first = await until(() => deliveryOf(slowId, subjects[0].id), (d) => d?.status === 'DEAD');
+    const first = await until(
+      () => deliveryOf(slowId, subjects[0].id),
+      (d) => d?.status === 'DEAD',
+    );
     expect(first).toEqual({ status: 'DEAD', attempts: 1, lastStatus: null, lastError: `no answer within ${TIMEOUT_MS} ms` });
     for (const subject of subjects) {
-      const delivered = await until(() => deliveryOf(fastId, subject.id), (d) => d?.status === 'DELIVERED');
+      const delivered = await until(
+        () => deliveryOf(fastId, subject.id),
+        (d) => d?.status === 'DELIVERED',
+      );
       expect(delivered).toMatchObject({ status: 'DELIVERED', attempts: 1, lastStatus: 200, lastError: null });
     }
   }, 60_000);

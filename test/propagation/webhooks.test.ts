@@ -1,4 +1,3 @@
-import pino from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, keyOf, type TestApp, testMasker } from '../support/app.ts';
@@ -62,7 +61,6 @@ async function deliveriesOf(customerId: string) {
   });
 }
 
-
 describe('webhooks (Standard Webhooks)', () => {
   it('delivers a signed change that an off-the-shelf library verifies', async () => {
     const subject = await createSubject(app.db, { country: 'DE' });
@@ -99,7 +97,10 @@ describe('webhooks (Standard Webhooks)', () => {
     expect(hooks).toHaveLength(2);
     expect(hooks[1].headers['webhook-id']).toBe(hooks[0].headers['webhook-id']);
     expect(hooks[1].at - hooks[0].at).toBeGreaterThanOrEqual(RETRIES[0] - 20);
-    const [delivery] = await until(() => deliveriesOf(subject.id), (d) => d[0]?.status === 'DELIVERED');
+    const [delivery] = await until(
+      () => deliveriesOf(subject.id),
+      (d) => d[0]?.status === 'DELIVERED',
+    );
     expect(delivery).toMatchObject({ status: 'DELIVERED', attempts: 2, lastStatus: 200 });
     receiver.respond = () => 200;
   });
@@ -109,7 +110,10 @@ describe('webhooks (Standard Webhooks)', () => {
     let failing = true;
     receiver.respond = (hook) => (forCustomer(subject.id)(hook) && failing ? 503 : 200);
     await withdraw(subject.id);
-    const [dead] = await until(() => deliveriesOf(subject.id), (d) => d[0]?.status === 'DEAD');
+    const [dead] = await until(
+      () => deliveriesOf(subject.id),
+      (d) => d[0]?.status === 'DEAD',
+    );
     expect(dead).toMatchObject({ status: 'DEAD', attempts: RETRIES.length + 1, lastStatus: 503, lastError: 'HTTP 503' });
     expect(receiver.received.filter(forCustomer(subject.id))).toHaveLength(RETRIES.length + 1);
 
@@ -117,7 +121,9 @@ describe('webhooks (Standard Webhooks)', () => {
       `query($s: ID) { webhookDeliveries(status: DEAD, subscriptionId: $s) { id status attempts lastStatus webhookId } }`,
       { client: 'schema-admin', variables: { s: subscriptionId } },
     );
-    expect(listed.body.data.webhookDeliveries).toContainEqual(expect.objectContaining({ id: dead.id, status: 'DEAD', attempts: 3, lastStatus: 503 }));
+    expect(listed.body.data.webhookDeliveries).toContainEqual(
+      expect.objectContaining({ id: dead.id, status: 'DEAD', attempts: 3, lastStatus: 503 }),
+    );
     const notAdmin = await app.graphql(`{ webhookDeliveries(status: DEAD) { id } }`, { client: 'email-platform-sync' });
     expect(notAdmin.body.errors[0].extensions.code).toBe('FORBIDDEN');
 
@@ -127,7 +133,10 @@ describe('webhooks (Standard Webhooks)', () => {
       variables: { id: dead.id },
     });
     expect(replayed.body.data.replayWebhookDelivery).toEqual({ id: dead.id, status: 'PENDING', attempts: 0 });
-    const [delivered] = await until(() => deliveriesOf(subject.id), (d) => d[0]?.status === 'DELIVERED');
+    const [delivered] = await until(
+      () => deliveriesOf(subject.id),
+      (d) => d[0]?.status === 'DELIVERED',
+    );
     expect(delivered).toMatchObject({ status: 'DELIVERED', attempts: 1, lastStatus: 200 });
     const again = await app.graphql(`mutation($id: ID!) { replayWebhookDelivery(id: $id) { id } }`, {
       client: 'schema-admin',
@@ -143,8 +152,16 @@ describe('webhooks (Standard Webhooks)', () => {
     const sse = readEvents(
       await app.fetch('/graphql', {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${keyOf('schema-admin')}`, 'x-purpose': 'consent_management' },
-        body: JSON.stringify({ query: `subscription($c: ID) { consentChanged(customerId: $c) { eventId } }`, variables: { c: subject.id } }),
+        headers: {
+          'content-type': 'application/json',
+          accept: 'text/event-stream',
+          authorization: `Bearer ${keyOf('schema-admin')}`,
+          'x-purpose': 'consent_management',
+        },
+        body: JSON.stringify({
+          query: `subscription($c: ID) { consentChanged(customerId: $c) { eventId } }`,
+          variables: { c: subject.id },
+        }),
         signal: abort.signal,
       }),
       abort,

@@ -16,7 +16,9 @@ const asSupport = { client: 'support-chatbot', purpose: 'support' } as const;
 
 describe('the executable directives', () => {
   it('the schema has every directive graphql-js specifies, and @purpose', () => {
-    const names = buildSchema().getDirectives().map((d) => d.name);
+    const names = buildSchema()
+      .getDirectives()
+      .map((d) => d.name);
     for (const directive of specifiedDirectives) expect(names).toContain(directive.name);
     expect(names).toEqual(expect.arrayContaining(['skip', 'include', 'deprecated', 'specifiedBy', 'purpose']));
   });

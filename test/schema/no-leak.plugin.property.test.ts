@@ -103,17 +103,22 @@ const queryFor = (field: string) => queries.get(field) ?? queries.set(field, par
 // purpose, valid grants frequent, versions mostly current, expiries on both
 // sides of now; plus records that must not count (other purpose, other regime).
 
-const w = <T,>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
+const w = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
 
 const expiryArb: fc.Arbitrary<Date | null> = fc.oneof(
   w(2, fc.constant(null)),
-  w(1, fc.integer({ min: 1, max: 30 * 24 }).map((h) => new Date(NOW.getTime() + h * HOUR))),
+  w(
+    1,
+    fc.integer({ min: 1, max: 30 * 24 }).map((h) => new Date(NOW.getTime() + h * HOUR)),
+  ),
   // 0: expiring exactly now, which is expired.
-  w(2, fc.integer({ min: 0, max: 30 * 24 }).map((h) => new Date(NOW.getTime() - h * HOUR))),
+  w(
+    2,
+    fc.integer({ min: 0, max: 30 * 24 }).map((h) => new Date(NOW.getTime() - h * HOUR)),
+  ),
 );
 
-const versionArb = (p: PurposeDefinition) =>
-  fc.oneof(w(4, fc.constant(p.version)), w(1, fc.constantFrom(p.version - 1, p.version + 1)));
+const versionArb = (p: PurposeDefinition) => fc.oneof(w(4, fc.constant(p.version)), w(1, fc.constantFrom(p.version - 1, p.version + 1)));
 
 const actionArb: fc.Arbitrary<ConsentAction> = fc.oneof(
   w(2, fc.constant<ConsentAction>('GRANT')),
@@ -140,16 +145,28 @@ const validGrant = (p: PurposeDefinition, regime: Regime, sensitive: boolean) =>
     sensitive: fc.constant(sensitive),
     action: fc.constantFrom<ConsentAction>('GRANT', 'OPT_IN'),
     purposeVersion: fc.constant(p.version),
-    expiresAt: fc.option(fc.integer({ min: 1, max: 365 }).map((d) => new Date(NOW.getTime() + d * DAY)), { nil: null }),
+    expiresAt: fc.option(
+      fc.integer({ min: 1, max: 365 }).map((d) => new Date(NOW.getTime() + d * DAY)),
+      { nil: null },
+    ),
   });
 
 /** The history of one scope (ordinary or sensitive): none, a valid grant, a negative, any one or several. */
 const scopeArb = (p: PurposeDefinition, regime: Regime, sensitive: boolean): fc.Arbitrary<ConsentRecord[]> =>
   fc.oneof(
     w(3, fc.constant<ConsentRecord[]>([])),
-    w(5, validGrant(p, regime, sensitive).map((r) => [r])),
-    w(2, recordIn(p, regime, sensitive, fc.constantFrom<ConsentAction>('WITHDRAW', 'OPT_OUT')).map((r) => [r])),
-    w(3, recordIn(p, regime, sensitive).map((r) => [r])),
+    w(
+      5,
+      validGrant(p, regime, sensitive).map((r) => [r]),
+    ),
+    w(
+      2,
+      recordIn(p, regime, sensitive, fc.constantFrom<ConsentAction>('WITHDRAW', 'OPT_OUT')).map((r) => [r]),
+    ),
+    w(
+      3,
+      recordIn(p, regime, sensitive).map((r) => [r]),
+    ),
     w(1, fc.array(recordIn(p, regime, sensitive), { minLength: 2, maxLength: 3 })),
   );
 
@@ -192,9 +209,7 @@ const subjectArb = (p: PurposeDefinition): fc.Arbitrary<Subject | undefined> =>
         )
         .chain(([regime, minor, ordinary, sensitive, noise]) => {
           const all = [...ordinary, ...sensitive, ...noise];
-          return fc
-            .shuffledSubarray(all, { minLength: all.length })
-            .map((consents): Subject => ({ regime, minor, consents }));
+          return fc.shuffledSubarray(all, { minLength: all.length }).map((consents): Subject => ({ regime, minor, consents }));
         }),
     ),
   );
@@ -210,7 +225,10 @@ const tagArb = (p: PurposeDefinition): fc.Arbitrary<PurposeTagOptions> => {
   const others = PURPOSE_KEYS.filter((k) => k !== p.key);
   return fc.record<PurposeTagOptions>({
     serves: fc.oneof(
-      w(3, fc.subarray(others, { maxLength: 2 }).map((o) => [p.key as PurposeKey, ...o])),
+      w(
+        3,
+        fc.subarray(others, { maxLength: 2 }).map((o) => [p.key as PurposeKey, ...o]),
+      ),
       w(1, fc.subarray(others, { minLength: 1, maxLength: 2 })),
     ),
     category: fc.oneof(w(1, fc.constant('sensitive' as const)), w(1, fc.constantFrom(...OTHER_CATEGORIES))),
@@ -219,8 +237,7 @@ const tagArb = (p: PurposeDefinition): fc.Arbitrary<PurposeTagOptions> => {
 };
 
 /** Every purpose; those that take consent twice as often as contract ones, ad_sharing (its minor rule) three times. */
-const purposeWeight = (p: PurposeDefinition) =>
-  p.minorsOptIn?.length ? 3 : Object.values(p.basis).every((b) => b === 'CONTRACT') ? 1 : 2;
+const purposeWeight = (p: PurposeDefinition) => (p.minorsOptIn?.length ? 3 : Object.values(p.basis).every((b) => b === 'CONTRACT') ? 1 : 2);
 const purposeArb = fc.oneof(...(PURPOSES as readonly PurposeDefinition[]).map((p) => w(purposeWeight(p), fc.constant(p))));
 
 /**
@@ -274,12 +291,12 @@ describe('no tagged value leaves the plugin unmasked unless the policy allows it
           case 'mask':
             expect(returned === null || !returned.includes(secret), `masked, yet the plaintext is in ${returned}`).toBe(true);
             // The field's own mask of the value: a token, a partial value or null.
-            expect(returned, 'masked: the field\'s mask of the value').toEqual(masker.apply(mask, secret, purpose.key));
+            expect(returned, "masked: the field's mask of the value").toEqual(masker.apply(mask, secret, purpose.key));
             expect(consent.maskedFields).toBe(1);
             break;
           case 'exclude':
             // No value in any form: not the mask's token, partial value or redaction.
-            expect(returned, 'excluded: null, not the mask\'s output').toBeNull();
+            expect(returned, "excluded: null, not the mask's output").toBeNull();
             expect(consent.maskedFields).toBe(1);
             break;
         }
@@ -301,6 +318,9 @@ describe('no tagged value leaves the plugin unmasked unless the policy allows it
     for (const key of [...REACHABLE, 'allow', 'mask', 'exclude']) {
       expect(hits.get(key) ?? 0, `${key} reached too rarely (${report})`).toBeGreaterThanOrEqual(MIN_HITS);
     }
-    expect([...hits.keys()].filter((k) => k.includes(' ') && !(REACHABLE as readonly string[]).includes(k)), report).toEqual([]);
+    expect(
+      [...hits.keys()].filter((k) => k.includes(' ') && !(REACHABLE as readonly string[]).includes(k)),
+      report,
+    ).toEqual([]);
   });
 });

@@ -17,7 +17,10 @@ export const testConfig = (env: Record<string, string> = {}): Config => loadConf
 /** The masker of a test server (the development key), for pseudonyms in webhook notices. */
 export const testMasker = () => createMasker(testConfig().keys.hmac);
 /** Propagation settings of a test: the defaults with `overrides`. */
-export const testPropagationOptions = (overrides: Partial<PropagationOptions> = {}): PropagationOptions => ({ ...testConfig().propagation, ...overrides });
+export const testPropagationOptions = (overrides: Partial<PropagationOptions> = {}): PropagationOptions => ({
+  ...testConfig().propagation,
+  ...overrides,
+});
 /** One connection per pool on PGlite: its socket server cannot keep connections apart (src/db/database.ts). */
 export const poolSize = () => (inject('databaseKind') === 'pglite' ? 1 : undefined);
 
@@ -71,7 +74,11 @@ export function keyOf(clientName: string): string {
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const queries: string[] = [];
   const config = testConfig(options.env);
-  const db = await openDatabase({ databaseUrl: options.databaseUrl ?? databaseUrl(), poolSize: poolSize(), onQuery: (sql) => queries.push(sql) });
+  const db = await openDatabase({
+    databaseUrl: options.databaseUrl ?? databaseUrl(),
+    poolSize: poolSize(),
+    onQuery: (sql) => queries.push(sql),
+  });
   const logger = pino({ level: 'silent' });
   const masker = createMasker(config.keys.hmac);
   const propagation = options.propagation
@@ -88,7 +95,11 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     resetQueries: () => queries.splice(0),
     fetch: fetchPath,
     async graphql(query, options = {}) {
-      const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...options.headers };
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json',
+        ...options.headers,
+      };
       if (options.client) headers.authorization = `Bearer ${keyOf(options.client)}`;
       if (options.purpose) headers['x-purpose'] = options.purpose;
       const response = await fetchPath('/graphql', {

@@ -25,9 +25,7 @@ export function purposeOf(key: string): OraclePurpose {
 // Jurisdiction
 
 /** EU and EEA member states, the UK and Switzerland. */
-const GDPR_LANDS = new Set(
-  'AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO GB CH'.split(' '),
-);
+const GDPR_LANDS = new Set('AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO GB CH'.split(' '));
 
 /** Trimmed and upper-cased; empty is unknown (null). */
 export function normaliseJurisdiction(value: string | null | undefined): string | null {
@@ -97,14 +95,7 @@ export interface StoredCustomer {
 // ---------------------------------------------------------------------------
 // The subject: a legal basis for the purpose, or not processed at all
 
-export type ExclusionWhy =
-  | 'NO_CONSENT'
-  | 'WITHDRAWN'
-  | 'OPTED_OUT'
-  | 'EXPIRED'
-  | 'OUTDATED'
-  | 'MINOR_NO_OPT_IN'
-  | 'DENIED';
+export type ExclusionWhy = 'NO_CONSENT' | 'WITHDRAWN' | 'OPTED_OUT' | 'EXPIRED' | 'OUTDATED' | 'MINOR_NO_OPT_IN' | 'DENIED';
 
 export interface Standing {
   regime: Regime;
@@ -231,7 +222,10 @@ export const TAGS: Record<string, Record<string, OracleFieldTag>> = {
     phone: tag([...CONTRACT, 'marketing'], 'contact', { strategy: 'partial', kind: 'phone' }),
     firstName: tag([...CONTRACT, 'marketing'], 'identifier'),
     lastName: tag([...CONTRACT, 'marketing'], 'identifier'),
-    birthDate: tag(['transactional', 'marketing', 'personalization', 'ai_training'], 'demographic', { strategy: 'generalize', kind: 'year' }),
+    birthDate: tag(['transactional', 'marketing', 'personalization', 'ai_training'], 'demographic', {
+      strategy: 'generalize',
+      kind: 'year',
+    }),
     street: tag(CONTRACT, 'contact', { strategy: 'redact' }),
     city: tag([...CONTRACT, 'marketing', 'analytics'], 'contact'),
     postalCode: tag([...CONTRACT, 'marketing'], 'contact', { strategy: 'generalize', kind: 'prefix', length: 2 }),
@@ -297,7 +291,13 @@ export const TAGS: Record<string, Record<string, OracleFieldTag>> = {
 };
 
 /** Clear or masked, for a field of a subject the purpose may process. */
-export function fieldOutcome(purpose: OraclePurpose, c: StoredCustomer, t: OracleTag, now: Date, mode: Mode = 'per-jurisdiction'): 'clear' | 'masked' {
+export function fieldOutcome(
+  purpose: OraclePurpose,
+  c: StoredCustomer,
+  t: OracleTag,
+  now: Date,
+  mode: Mode = 'per-jurisdiction',
+): 'clear' | 'masked' {
   if (!t.serves.includes(purpose.key)) return 'masked';
   if (t.category === 'sensitive' && !sensitiveHolds(purpose, c, now, mode)) return 'masked';
   return 'clear';

@@ -36,9 +36,7 @@ const isGrant = (r: ConsentRecord) => r.action === 'GRANT' || r.action === 'OPT_
 
 /** A record counts for a scope only if it was captured under the subject's regime, for this purpose and scope. */
 function scope(purpose: PurposeDefinition, subject: Subject, sensitive: boolean): ConsentRecord[] {
-  return subject.consents.filter(
-    (r) => r.regime === subject.regime && r.purposeKey === purpose.key && r.sensitive === sensitive,
-  );
+  return subject.consents.filter((r) => r.regime === subject.regime && r.purposeKey === purpose.key && r.sensitive === sensitive);
 }
 
 function expired(r: ConsentRecord, now: Date): boolean {
@@ -76,19 +74,13 @@ function allowReason(bases: readonly Basis[]): string {
   return 'CONTRACT';
 }
 
-export function oracleDecision(
-  purpose: PurposeDefinition,
-  field: OracleField,
-  subject: Subject | undefined,
-  now: Date,
-): OracleDecision {
+export function oracleDecision(purpose: PurposeDefinition, field: OracleField, subject: Subject | undefined, now: Date): OracleDecision {
   // Consent could not be loaded: we do not even know the regime. Fail closed.
   if (subject === undefined) return { effect: 'exclude', reasons: ['CONSENT_UNAVAILABLE'] };
 
   // 1. Ordinary data: the regime's basis, an opt-in for a minor where the purpose asks for it.
   const regular: Basis | undefined = purpose.basis[subject.regime];
-  const minorUpgrade =
-    subject.minor && regular === 'OPT_OUT' && (purpose.minorsOptIn ?? []).includes(subject.regime);
+  const minorUpgrade = subject.minor && regular === 'OPT_OUT' && (purpose.minorsOptIn ?? []).includes(subject.regime);
   const ordinaryBasis: Basis = minorUpgrade ? 'OPT_IN' : (regular ?? 'DENY');
   const ordinary = scope(purpose, subject, false);
   let failures: string[];

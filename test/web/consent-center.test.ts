@@ -9,7 +9,8 @@ import { createFormToken, createLinkToken, linkExpiry } from '../../src/web/link
 
 let app: TestApp;
 const keyring = parseHmacKeys(undefined, { production: false });
-const link = (customerId: string, expiresAt = linkExpiry(new Date(), 1)) => `/consent-center?token=${createLinkToken(keyring, customerId, expiresAt)}`;
+const link = (customerId: string, expiresAt = linkExpiry(new Date(), 1)) =>
+  `/consent-center?token=${createLinkToken(keyring, customerId, expiresAt)}`;
 
 beforeAll(async () => {
   app = await createTestApp();
@@ -19,7 +20,14 @@ afterAll(() => app.close());
 async function customer(place: { country: string | null; region?: string | null }, firstName = 'Ada') {
   const tag = randomUUID();
   return app.db.prisma.customer.create({
-    data: { externalId: `TEST-CC-${tag}`, email: `${tag}@consentql.test`, firstName, lastName: 'Subject', country: place.country, region: place.region ?? null },
+    data: {
+      externalId: `TEST-CC-${tag}`,
+      email: `${tag}@consentql.test`,
+      firstName,
+      lastName: 'Subject',
+      country: place.country,
+      region: place.region ?? null,
+    },
     select: { id: true },
   });
 }
@@ -33,7 +41,8 @@ function formFor(page: string, purpose: string): URLSearchParams {
   const form = page.match(new RegExp(`<form[^>]*data-choice="${purpose}"[\\s\\S]*?</form>`))?.[0];
   if (!form) throw new Error(`no form for ${purpose} in the page`);
   const fields = new URLSearchParams();
-  for (const [, name, value] of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields.set(name, value.replace(/&amp;/g, '&'));
+  for (const [, name, value] of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
+    fields.set(name, value.replace(/&amp;/g, '&'));
   return fields;
 }
 
@@ -41,14 +50,22 @@ function formFor(page: string, purpose: string): URLSearchParams {
 function stateOf(page: string, purpose: string): string {
   const state = page.match(new RegExp(`id="state-${purpose}">([\\s\\S]*?)</p>`))?.[1];
   if (!state) throw new Error(`no state for ${purpose} in the page`);
-  return state.replace(/<[^>]+>/g, '').replace(/\s+/g, ' ').trim();
+  return state
+    .replace(/<[^>]+>/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 const post = (body: URLSearchParams, headers: Record<string, string> = {}) =>
   app.fetch('/consent-center', {
     method: 'POST',
     redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'vitest-browser/1.0', 'x-forwarded-for': '203.0.113.9', ...headers },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'user-agent': 'vitest-browser/1.0',
+      'x-forwarded-for': '203.0.113.9',
+      ...headers,
+    },
     body: body.toString(),
   });
 
@@ -76,7 +93,7 @@ describe('GET /consent-center', () => {
     const lena = await persona('CRM-EU-NO-MARKETING');
     const good = createLinkToken(keyring, lena, linkExpiry(new Date(), 1));
     const [payload, kid, sig] = good.split('.');
-    const other = parseHmacKeys('k9:' + 'x'.repeat(40), { production: false });
+    const other = parseHmacKeys(`k9:${'x'.repeat(40)}`, { production: false });
     const tokens = [
       '',
       'garbage',
@@ -105,14 +122,22 @@ describe('GET /consent-center', () => {
     const page = await response.text();
     expect(page).toContain('Hello Lena Schmidt.');
     expect(page).toContain('General Data Protection Regulation');
-    for (const title of ['Marketing messages', 'Analytics', 'Personalised recommendations', 'Training AI models', 'Sharing with advertising partners']) {
+    for (const title of [
+      'Marketing messages',
+      'Analytics',
+      'Personalised recommendations',
+      'Training AI models',
+      'Sharing with advertising partners',
+    ]) {
       expect(page).toContain(`<legend>${title}</legend>`);
     }
     expect(page).toContain('Sending you offers and newsletters by email or SMS.');
     expect(stateOf(page, 'marketing')).toBe('Off Not used until you opt in');
     expect(formFor(page, 'marketing').get('action')).toBe('GRANT');
     // Transactional and support: shown as needed, with no form to switch them off.
-    expect(page).toMatch(/<h3>Running your orders and account<\/h3>[\s\S]*?Needed to serve you, cannot be switched off\. We need this to provide what you asked us for/);
+    expect(page).toMatch(
+      /<h3>Running your orders and account<\/h3>[\s\S]*?Needed to serve you, cannot be switched off\. We need this to provide what you asked us for/,
+    );
     expect(page).toContain('<h3>Customer support</h3>');
     expect(page).not.toContain('data-choice="transactional"');
     expect(page).not.toContain('data-choice="support"');
@@ -198,7 +223,10 @@ describe('POST /consent-center', () => {
     const after = await (await app.fetch(link(subject.id))).text();
     expect(stateOf(after, 'marketing')).toMatch(/^Off Opted out on /);
     expect((await post(formFor(after, 'marketing'))).status).toBe(303);
-    expect((await events(subject.id)).map((e) => [e.action, e.regime])).toEqual([['OPT_OUT', 'CCPA'], ['OPT_IN', 'CCPA']]);
+    expect((await events(subject.id)).map((e) => [e.action, e.regime])).toEqual([
+      ['OPT_OUT', 'CCPA'],
+      ['OPT_IN', 'CCPA'],
+    ]);
   });
 
   it('refuses a POST without the CSRF defence and records nothing', async () => {
@@ -229,7 +257,11 @@ describe('POST /consent-center', () => {
       expectSecurityHeaders(response);
       expect(await response.text()).not.toContain('Ada');
     }
-    const json = await app.fetch('/consent-center', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(Object.fromEntries(form)) });
+    const json = await app.fetch('/consent-center', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(Object.fromEntries(form)),
+    });
     expect(json.status).toBe(403);
     // A GET never changes anything, whatever it carries.
     expect((await app.fetch(`${link(subject.id)}&${form.toString().replace(/token=[^&]*&?/, '')}`)).status).toBe(200);
@@ -252,14 +284,18 @@ describe('POST /consent-center', () => {
 });
 
 describe('Global Privacy Control on the consent center', () => {
-  it("records the GPC opt-out for a Californian and says so, once", async () => {
+  it('records the GPC opt-out for a Californian and says so, once', async () => {
     const subject = await customer({ country: 'US', region: 'CA' });
     const first = await (await app.fetch(link(subject.id), { headers: { 'sec-gpc': '1' } })).text();
-    expect(first).toContain("Your browser&#39;s Global Privacy Control signal was honoured: we recorded that you opt out of sharing with advertising partners.");
+    expect(first).toContain(
+      'Your browser&#39;s Global Privacy Control signal was honoured: we recorded that you opt out of sharing with advertising partners.',
+    );
     expect(stateOf(first, 'ad_sharing')).toMatch(/^Off Opted out by your browser&#39;s Global Privacy Control signal on /);
     const again = await (await app.fetch(link(subject.id), { headers: { 'sec-gpc': '1' } })).text();
     expect(again).toContain('Global Privacy Control signal was honoured: you are opted out of sharing with advertising partners.');
-    expect((await events(subject.id)).map((e) => [e.purposeKey, e.action, e.source, e.regime])).toEqual([['ad_sharing', 'OPT_OUT', 'GPC', 'CCPA']]);
+    expect((await events(subject.id)).map((e) => [e.purposeKey, e.action, e.source, e.regime])).toEqual([
+      ['ad_sharing', 'OPT_OUT', 'GPC', 'CCPA'],
+    ]);
   });
 
   it('lets a Californian with GPC opt back in on the page, and keeps that choice on the next visit', async () => {
@@ -268,9 +304,14 @@ describe('Global Privacy Control on the consent center', () => {
     const page = await (await app.fetch(link(subject.id), { headers: gpc })).text();
     expect((await post(formFor(page, 'ad_sharing'), gpc)).status).toBe(303);
     const after = await (await app.fetch(link(subject.id), { headers: gpc })).text();
-    expect(after).toMatch(/Your browser sends a Global Privacy Control signal, but on .* you allowed sharing with advertising partners on this page/);
+    expect(after).toMatch(
+      /Your browser sends a Global Privacy Control signal, but on .* you allowed sharing with advertising partners on this page/,
+    );
     expect(stateOf(after, 'ad_sharing')).toMatch(/^On Opted in on /);
-    expect((await events(subject.id)).map((e) => [e.action, e.source])).toEqual([['OPT_OUT', 'GPC'], ['OPT_IN', 'CONSENT_CENTER']]);
+    expect((await events(subject.id)).map((e) => [e.action, e.source])).toEqual([
+      ['OPT_OUT', 'GPC'],
+      ['OPT_IN', 'CONSENT_CENTER'],
+    ]);
   });
 
   it('records nothing where the law does not make GPC an opt-out, and says so', async () => {

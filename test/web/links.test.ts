@@ -3,14 +3,7 @@ import { createHmac, hkdfSync } from 'node:crypto';
 import { parseHmacKeys } from '../../src/masking/keyring.ts';
 import { createTokenizer } from '../../src/masking/hmac.ts';
 import type { HmacKeyring } from '../../src/masking/types.ts';
-import {
-  consentCenterUrl,
-  createFormToken,
-  createLinkToken,
-  linkExpiry,
-  verifyFormToken,
-  verifyLinkToken,
-} from '../../src/web/links.ts';
+import { consentCenterUrl, createFormToken, createLinkToken, linkExpiry, verifyFormToken, verifyLinkToken } from '../../src/web/links.ts';
 
 const secret = (c: string) => Buffer.from(c.repeat(40), 'utf8');
 const k1: HmacKeyring = { current: { id: 'k1', secret: secret('a') }, previous: [] };
@@ -67,7 +60,16 @@ describe('consent-center link tokens', () => {
     // A signature made with the raw secret instead of the derived link key.
     const raw = createHmac('sha256', k1.current.secret).update(`cc1.k1.${payload}`).digest('base64url');
     expect(verifyLinkToken(k1, `${payload}.k1.${raw}`, now)).toEqual({ valid: false, reason: 'BAD_SIGNATURE' });
-    for (const bad of [undefined, null, '', 'abc', `${payload}.${kid}`, `${payload}.${kid}.${sig}.x`, `${payload}.${kid}.<script>`, 'a'.repeat(600)]) {
+    for (const bad of [
+      undefined,
+      null,
+      '',
+      'abc',
+      `${payload}.${kid}`,
+      `${payload}.${kid}.${sig}.x`,
+      `${payload}.${kid}.<script>`,
+      'a'.repeat(600),
+    ]) {
       expect(verifyLinkToken(k1, bad, now)).toEqual({ valid: false, reason: 'MALFORMED' });
     }
   });

@@ -26,7 +26,15 @@ export function addActivity(
 
   // Orders and items.
   const [minOrders, maxOrders] =
-    c.segment === 'new' ? [0, 2] : c.segment === 'loyal' ? [2, 5] : c.segment === 'vip' ? [3, 5] : c.segment === 'at_risk' ? [1, 4] : [0, 2];
+    c.segment === 'new'
+      ? [0, 2]
+      : c.segment === 'loyal'
+        ? [2, 5]
+        : c.segment === 'vip'
+          ? [3, 5]
+          : c.segment === 'at_risk'
+            ? [1, 4]
+            : [0, 2];
   const orderCount = Math.max(rng.int(minOrders, maxOrders), persona ? 1 : 0);
   const placedTo = c.segment === 'dormant' ? NOW - 200 * DAY : NOW - DAY;
   const orders: { id: string; number: string; placedAt: number; product: string }[] = [];
@@ -36,9 +44,22 @@ export function addActivity(
     const placedAt = rng.time(c.createdAt + HOUR, Math.max(placedTo, c.createdAt + 2 * HOUR));
     const age = NOW - placedAt;
     const status =
-      age < 3 * DAY ? 'processing' : age < 10 * DAY ? 'shipped' : rng.weighted([['delivered', 88], ['returned', 6], ['cancelled', 6]]);
+      age < 3 * DAY
+        ? 'processing'
+        : age < 10 * DAY
+          ? 'shipped'
+          : rng.weighted([
+              ['delivered', 88],
+              ['returned', 6],
+              ['cancelled', 6],
+            ]);
     const number = `SO-${new Date(placedAt).getUTCFullYear()}-${String(++ds.orderCounter).padStart(6, '0')}`;
-    const itemCount = rng.weighted([[1, 40], [2, 30], [3, 20], [4, 10]]);
+    const itemCount = rng.weighted([
+      [1, 40],
+      [2, 30],
+      [3, 20],
+      [4, 10],
+    ]);
     const chosen = new Set<Product>();
     while (chosen.size < itemCount) {
       const healthy = c.healthInterests.length > 0 && rng.chance(0.35);
@@ -47,7 +68,11 @@ export function addActivity(
     }
     let total = 0;
     for (const p of chosen) {
-      const qty = rng.weighted([[1, 80], [2, 15], [3, 5]]);
+      const qty = rng.weighted([
+        [1, 80],
+        [2, 15],
+        [3, 5],
+      ]);
       const unit = price(p.price);
       total += unit * qty;
       ds.order_item.push(rng.uuid(), id, c.id, p.sku, p.name, qty, money(unit));
@@ -60,14 +85,28 @@ export function addActivity(
   orders.sort((a, b) => a.placedAt - b.placedAt);
 
   // Support tickets with conversations.
-  const ticketCount = Math.max(rng.weighted([[0, 55], [1, 35], [2, 10]]), persona ? 1 : 0);
+  const ticketCount = Math.max(
+    rng.weighted([
+      [0, 55],
+      [1, 35],
+      [2, 10],
+    ]),
+    persona ? 1 : 0,
+  );
   for (let k = 0; k < ticketCount; k++) {
     let topic: TopicKey =
       k === 0 && persona?.ticketTopic
         ? persona.ticketTopic
         : c.healthInterests.length > 0 && rng.chance(0.35)
           ? 'health'
-          : rng.weighted<TopicKey>([['delivery', 30], ['refund', 20], ['size', 20], ['damaged', 10], ['address', 8], ['account', 12]]);
+          : rng.weighted<TopicKey>([
+              ['delivery', 30],
+              ['refund', 20],
+              ['size', 20],
+              ['damaged', 10],
+              ['address', 8],
+              ['account', 12],
+            ]);
     // Only orders old enough for the whole conversation to lie in the past.
     const settled = orders.filter((o) => o.placedAt < NOW - 12 * DAY);
     if (TOPICS[topic].needsOrder && settled.length === 0) topic = 'account';
@@ -90,9 +129,22 @@ export function addActivity(
       if (m > 0) at += lines[m][0] === 'agent' ? rng.int(5, 600) * MINUTE : rng.int(10, 1440) * MINUTE;
       messageRows.push([rng.uuid(), ticketId, c.id, lines[m][0], lines[m][1], iso(at)]);
     }
-    const channel = rng.weighted([['email', 40], ['chat', 25], ['chatbot', 25], ['phone', 10]]);
+    const channel = rng.weighted([
+      ['email', 40],
+      ['chat', 25],
+      ['chatbot', 25],
+      ['phone', 10],
+    ]);
     const status = closed ? 'closed' : lines[count - 1][0] === 'agent' ? 'pending' : 'open';
-    ds.support_ticket.push(ticketId, c.id, TOPICS[topic].subject(ctx), status, channel, iso(openedAt), closed ? iso(at + rng.int(1, 48) * HOUR) : null);
+    ds.support_ticket.push(
+      ticketId,
+      c.id,
+      TOPICS[topic].subject(ctx),
+      status,
+      channel,
+      iso(openedAt),
+      closed ? iso(at + rng.int(1, 48) * HOUR) : null,
+    );
     for (const row of messageRows) ds.ticket_message.push(...row);
   }
 
@@ -134,12 +186,18 @@ export function addActivity(
 
   // Web events.
   const webCount = Math.max(rng.int(0, 10), persona ? 3 : 0);
-  const device = rng.weighted<string | null>([['mobile', 55], ['desktop', 35], ['tablet', 7], [null, 3]]);
+  const device = rng.weighted<string | null>([
+    ['mobile', 55],
+    ['desktop', 35],
+    ['tablet', 7],
+    [null, 3],
+  ]);
   for (let k = 0; k < webCount; k++) {
     const at = rng.time(c.createdAt, NOW - MINUTE);
-    const product = c.healthInterests.length > 0 && rng.chance(0.3)
-      ? rng.pick(PRODUCTS.filter((p) => p.health && c.healthInterests.includes(p.health)).concat(EVERYDAY_PRODUCTS.slice(0, 1)))
-      : rng.pick(EVERYDAY_PRODUCTS);
+    const product =
+      c.healthInterests.length > 0 && rng.chance(0.3)
+        ? rng.pick(PRODUCTS.filter((p) => p.health && c.healthInterests.includes(p.health)).concat(EVERYDAY_PRODUCTS.slice(0, 1)))
+        : rng.pick(EVERYDAY_PRODUCTS);
     const [kind, path] = rng.weighted<[string, string]>([
       [['page_view', rng.pick(['/', '/new-in', '/sale', '/women', '/men', '/home-living', '/wellbeing'])], 35],
       [['product_view', `/product/${product.sku.toLowerCase()}`], 30],

@@ -5,6 +5,7 @@
  * different connections).
  */
 export interface SeedClient {
+  // biome-ignore lint/suspicious/noExplicitAny: rows of whichever driver (pg, PGlite), typed where they are read
   query(sql: string, params?: unknown[]): Promise<{ rows: any[] }>;
 }
 

@@ -55,7 +55,13 @@ export function makeConsents(rng: Rng, c: CustomerProfile): Omit<PendingEvent, '
       ['CHATBOT', 5],
     ]);
   const withdrawSource = (purposeKey: PurposeKey): ConsentSource =>
-    purposeKey === 'marketing' && rng.chance(0.7) ? 'EMAIL_LINK' : rng.weighted([['CONSENT_CENTER', 75], ['CHATBOT', 15], ['CRM', 10]]);
+    purposeKey === 'marketing' && rng.chance(0.7)
+      ? 'EMAIL_LINK'
+      : rng.weighted([
+          ['CONSENT_CENTER', 75],
+          ['CHATBOT', 15],
+          ['CRM', 10],
+        ]);
 
   const optIn = c.regime === 'GDPR' || c.regime === 'NONE';
   if (optIn) {

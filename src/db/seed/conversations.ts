@@ -17,8 +17,14 @@ export const TOPICS: Record<TopicKey, { subject: (c: TopicContext) => string; ne
     needsOrder: true,
     subject: (c) => `Where is my order ${c.order}?`,
     lines: (c) => [
-      ['customer', `Hi, my order ${c.order} was supposed to arrive on Tuesday and the tracking hasn't updated since Friday. Can you check where it is?`],
-      ['agent', `Hi ${c.first}, sorry for the wait! I checked with the carrier: the parcel is at your local depot and should be delivered within two working days.`],
+      [
+        'customer',
+        `Hi, my order ${c.order} was supposed to arrive on Tuesday and the tracking hasn't updated since Friday. Can you check where it is?`,
+      ],
+      [
+        'agent',
+        `Hi ${c.first}, sorry for the wait! I checked with the carrier: the parcel is at your local depot and should be delivered within two working days.`,
+      ],
       ['customer', `Thanks. Can it be left with a neighbour if I'm not home?`],
       ['agent', `Yes, I've added a delivery note allowing a neighbour to accept it. You'll get an email as soon as the tracking updates.`],
       ['customer', `It arrived this morning. Thanks for the help!`],
@@ -30,9 +36,15 @@ export const TOPICS: Record<TopicKey, { subject: (c: TopicContext) => string; ne
     subject: (c) => `Refund for returned ${c.product}`,
     lines: (c) => [
       ['customer', `Hello, I sent back the ${c.product} from order ${c.order} two weeks ago but I haven't received my refund yet.`],
-      ['agent', `Hi ${c.first}, thanks for reaching out. The return was registered at our warehouse yesterday, so the refund is being processed now.`],
+      [
+        'agent',
+        `Hi ${c.first}, thanks for reaching out. The return was registered at our warehouse yesterday, so the refund is being processed now.`,
+      ],
       ['customer', `How long until I see the money on my card?`],
-      ['agent', `Refunds usually show up within 5 to 7 working days, depending on your bank. You'll get a confirmation email once it has been issued.`],
+      [
+        'agent',
+        `Refunds usually show up within 5 to 7 working days, depending on your bank. You'll get a confirmation email once it has been issued.`,
+      ],
       ['customer', `OK, I can see it now. Thank you.`],
     ],
   },
@@ -41,7 +53,10 @@ export const TOPICS: Record<TopicKey, { subject: (c: TopicContext) => string; ne
     subject: (c) => `Exchange ${c.product} for a different size`,
     lines: (c) => [
       ['customer', `Hi, the ${c.product} I ordered is too small. Can I exchange it for a size larger?`],
-      ['agent', `Of course, ${c.first}! I've created a free exchange label for order ${c.order}. Please print it and drop the parcel at any pickup point.`],
+      [
+        'agent',
+        `Of course, ${c.first}! I've created a free exchange label for order ${c.order}. Please print it and drop the parcel at any pickup point.`,
+      ],
       ['customer', `Does it run true to size? I'm between an M and an L.`],
       ['agent', `Customers say it's slightly slim, so the L is the safer choice. I've reserved an L for you.`],
       ['customer', `Perfect, I'll send the other one back tomorrow.`],
@@ -89,25 +104,40 @@ export const TOPICS: Record<TopicKey, { subject: (c: TopicContext) => string; ne
 
 const HEALTH_LINES: Record<string, (c: TopicContext) => Line[]> = {
   'diabetes care': (c) => [
-    ['customer', `Are your glucose test strips compatible with my meter? I was diagnosed with type 2 diabetes last year and my doctor wants me to test twice a day.`],
-    ['agent', `Hi ${c.first}, the strips work with the meters listed on the product page. For anything about your treatment, please check with your doctor or pharmacist.`],
+    [
+      'customer',
+      `Are your glucose test strips compatible with my meter? I was diagnosed with type 2 diabetes last year and my doctor wants me to test twice a day.`,
+    ],
+    [
+      'agent',
+      `Hi ${c.first}, the strips work with the meters listed on the product page. For anything about your treatment, please check with your doctor or pharmacist.`,
+    ],
     ['customer', `Thanks. Do you offer a subscription so I don't run out?`],
     ['agent', `Yes: subscribe and save 10%, and you can pause or cancel at any time in your account.`],
   ],
   pregnancy: (c) => [
     ['customer', `I'm 14 weeks pregnant. Can I take the prenatal vitamins together with the iron supplement my midwife prescribed?`],
-    ['agent', `Congratulations, ${c.first}! We can't give medical advice, so please ask your midwife about combining them. The full ingredient list is on the product page.`],
+    [
+      'agent',
+      `Congratulations, ${c.first}! We can't give medical advice, so please ask your midwife about combining them. The full ingredient list is on the product page.`,
+    ],
     ['customer', `OK, I'll ask at my next appointment. Is the maternity pillow back in stock?`],
     ['agent', `It's back next week; I've set up an email alert for you.`],
   ],
   sleep: (c) => [
     ['customer', `I've had trouble sleeping for months. Would the white noise machine or the memory foam pillow help more?`],
-    ['agent', `Hi ${c.first}, many customers with light sleep like the white noise machine; the pillow helps more with neck pain. If the insomnia persists, a doctor is the best person to ask.`],
+    [
+      'agent',
+      `Hi ${c.first}, many customers with light sleep like the white noise machine; the pillow helps more with neck pain. If the insomnia persists, a doctor is the best person to ask.`,
+    ],
     ['customer', `I'll try the machine first then. Can I return it if it doesn't help?`],
     ['agent', `Yes, you have 30 days to return it, even opened.`],
   ],
   'heart health': (c) => [
-    ['customer', `My cardiologist asked me to track my blood pressure at home after my heart surgery. Is your monitor clinically validated?`],
+    [
+      'customer',
+      `My cardiologist asked me to track my blood pressure at home after my heart surgery. Is your monitor clinically validated?`,
+    ],
     ['agent', `Hi ${c.first}, yes: it is validated to the ESH protocol, and the certificate is linked on the product page.`],
     ['customer', `Does it store readings for two people?`],
     ['agent', `It stores 60 readings for each of two users, and you can export them for your doctor.`],
@@ -120,7 +150,10 @@ const HEALTH_LINES: Record<string, (c: TopicContext) => Line[]> = {
   ],
   default: (c) => [
     ['customer', `I'm dealing with ${c.interest} at the moment. Which of your products would you recommend?`],
-    ['agent', `Hi ${c.first}, I'm sorry to hear that. Our wellbeing range has a few options; I've sent you a short list by email. Please talk to your doctor before relying on any of them.`],
+    [
+      'agent',
+      `Hi ${c.first}, I'm sorry to hear that. Our wellbeing range has a few options; I've sent you a short list by email. Please talk to your doctor before relying on any of them.`,
+    ],
     ['customer', `Thank you, that's helpful.`],
   ],
 };

@@ -40,7 +40,15 @@ const SEGMENTS: readonly (readonly [string, number])[] = [
 
 export function churnFor(rng: Rng, segment: string): number | null {
   const [lo, hi] =
-    segment === 'new' ? [0.15, 0.5] : segment === 'loyal' ? [0.02, 0.3] : segment === 'vip' ? [0.01, 0.2] : segment === 'at_risk' ? [0.55, 0.95] : [0.4, 0.9];
+    segment === 'new'
+      ? [0.15, 0.5]
+      : segment === 'loyal'
+        ? [0.02, 0.3]
+        : segment === 'vip'
+          ? [0.01, 0.2]
+          : segment === 'at_risk'
+            ? [0.55, 0.95]
+            : [0.4, 0.9];
   if (segment === 'new' && rng.chance(0.1)) return null; // too new to score
   return Math.round(rng.float(lo, hi) * 10000) / 10000;
 }
@@ -94,9 +102,16 @@ export function makeCustomer(rng: Rng, index: number): CustomerProfile {
   }
 
   const segment = minor ? 'new' : rng.weighted(SEGMENTS);
-  const createdAt =
-    segment === 'new' ? rng.time(NOW - 150 * DAY, NOW - 12 * DAY) : rng.time(Date.UTC(2019, 0, 1), NOW - 150 * DAY);
-  const healthInterests = rng.chance(0.2) ? rng.sample(HEALTH_INTERESTS, rng.weighted([[1, 3], [2, 1]])) : [];
+  const createdAt = segment === 'new' ? rng.time(NOW - 150 * DAY, NOW - 12 * DAY) : rng.time(Date.UTC(2019, 0, 1), NOW - 150 * DAY);
+  const healthInterests = rng.chance(0.2)
+    ? rng.sample(
+        HEALTH_INTERESTS,
+        rng.weighted([
+          [1, 3],
+          [2, 1],
+        ]),
+      )
+    : [];
   const preciseLocation = place && rng.chance(0.3) ? jitteredLocation(rng, place) : null;
   const language = rng.weighted<string | null>([
     [place?.language ?? profile?.language ?? null, 88],

@@ -73,7 +73,8 @@ export const PERSONA_SPECS: PersonaSpec[] = [
     preciseLocation: null,
     createdAt: '2022-05-20T17:40:00.000Z',
     consents: [{ purposeKey: 'marketing', action: 'GRANT', source: 'CONSENT_CENTER', at: '2026-04-10T08:30:00.000Z' }],
-    demonstrates: 'GDPR (FR) with a current marketing grant (version 1, no expiry): visible for marketing, masked for other opt-in purposes.',
+    demonstrates:
+      'GDPR (FR) with a current marketing grant (version 1, no expiry): visible for marketing, masked for other opt-in purposes.',
     ticketTopic: 'size',
   },
   {
@@ -169,7 +170,8 @@ export const PERSONA_SPECS: PersonaSpec[] = [
       { purposeKey: 'marketing', action: 'GRANT', source: 'CONSENT_CENTER', at: '2025-11-03T12:00:00.000Z' },
       { purposeKey: 'marketing', action: 'WITHDRAW', source: 'EMAIL_LINK', at: '2026-08-14T06:31:00.000Z' },
     ],
-    demonstrates: 'GDPR (NL): marketing granted, then withdrawn through an email unsubscribe link; the withdrawal wins, marketing is masked.',
+    demonstrates:
+      'GDPR (NL): marketing granted, then withdrawn through an email unsubscribe link; the withdrawal wins, marketing is masked.',
     ticketTopic: 'refund',
   },
   {

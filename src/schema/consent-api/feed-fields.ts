@@ -20,10 +20,14 @@ function snapshotBinding(ctx: Context, purposeKey: string): string {
   return `suppressionList|${ctx.client?.id ?? ''}|${requireConsent(ctx).purpose.key}|${purposeKey}`;
 }
 
-function openSnapshotCursor(ctx: Context, after: string | null | undefined, purposeKey: string): { feed: bigint; customerId: string } | null {
+function openSnapshotCursor(
+  ctx: Context,
+  after: string | null | undefined,
+  purposeKey: string,
+): { feed: bigint; customerId: string } | null {
   if (!after) return null;
   const values = ctx.cursors.open(after, snapshotBinding(ctx, purposeKey));
-  if (!values || values.length !== 2 || typeof values[0] !== 'string' || !/^\d{1,19}$/.test(values[0]) || typeof values[1] !== 'string') {
+  if (values?.length !== 2 || typeof values[0] !== 'string' || !/^\d{1,19}$/.test(values[0]) || typeof values[1] !== 'string') {
     throw new ConsentQLError(
       'INVALID_CURSOR',
       'after expects the endCursor of a previous suppressionList page for the same purpose, returned to you, but got one it did not. ' +
@@ -122,7 +126,10 @@ builder.subscriptionFields((t) => ({
       }
       const hub = ctx.propagation?.hub;
       if (!hub) {
-        throw new ConsentQLError('CONSENT_UNAVAILABLE', 'Live consent changes are not running on this instance; poll consentChanges instead.');
+        throw new ConsentQLError(
+          'CONSENT_UNAVAILABLE',
+          'Live consent changes are not running on this instance; poll consentChanges instead.',
+        );
       }
       return hub.subscribe({ purposes, customerId: args.customerId == null ? null : String(args.customerId) });
     },

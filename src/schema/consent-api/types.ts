@@ -157,7 +157,11 @@ export const SuppressionEntryRef = builder.objectRef<SuppressionEntry>('Suppress
   description: 'A subject the declared purpose must not (or, in an incremental poll, may again) process, named by your pseudonym.',
   personalData: { subject: (e) => e.customerId, notice: true },
   fields: (t) => ({
-    subject: t.string({ purpose: 'pseudonym', resolve: () => null, description: 'Your pseudonym for the subject under the declared purpose.' }),
+    subject: t.string({
+      purpose: 'pseudonym',
+      resolve: () => null,
+      description: 'Your pseudonym for the subject under the declared purpose.',
+    }),
     emailSha256: t.exposeString('emailSha256', {
       purpose: { serves: ['marketing', 'consent_management'], category: 'contact', mask: 'null' },
       description: 'For contact purposes: SHA-256 hex of the trimmed, lower-cased email, to match the addresses you hold.',

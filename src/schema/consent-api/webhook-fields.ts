@@ -19,13 +19,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function uuidArg(value: string | number, argument: string): string {
   const id = String(value);
-  if (!UUID.test(id)) throw new ConsentQLError('BAD_USER_INPUT', `${argument} expects a UUID, but got ${JSON.stringify(id)}.`, { argument });
+  if (!UUID.test(id))
+    throw new ConsentQLError('BAD_USER_INPUT', `${argument} expects a UUID, but got ${JSON.stringify(id)}.`, { argument });
   return id;
 }
 
 /** How long creating a subscription waits for the host's addresses; past it the URL is taken (each delivery checks again). */
 const LOOKUP_TIMEOUT_MS = 3000;
-
 
 /**
  * An http(s) URL without credentials whose host is public or allow-listed.
@@ -89,7 +89,9 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_root, args, ctx) => {
       if (args.purposes.length === 0) {
-        throw new ConsentQLError('BAD_USER_INPUT', 'purposes expects at least one purpose key, but got an empty list.', { argument: 'purposes' });
+        throw new ConsentQLError('BAD_USER_INPUT', 'purposes expects at least one purpose key, but got an empty list.', {
+          argument: 'purposes',
+        });
       }
       const purposes = [...new Set(args.purposes.map((p) => knownPurpose(p, 'purposes').key))];
       const url = await endpoint(args.url, ctx.webhookTargets);

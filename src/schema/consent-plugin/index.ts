@@ -1,19 +1,6 @@
 import './global-types.ts';
-import SchemaBuilder, {
-  BasePlugin,
-  isThenable,
-  type PothosOutputFieldConfig,
-  type PothosTypeConfig,
-  type SchemaTypes,
-} from '@pothos/core';
-import {
-  getNamedType,
-  isListType,
-  isNonNullType,
-  isObjectType,
-  type GraphQLFieldResolver,
-  type GraphQLSchema,
-} from 'graphql';
+import SchemaBuilder, { BasePlugin, isThenable, type PothosOutputFieldConfig, type PothosTypeConfig, type SchemaTypes } from '@pothos/core';
+import { getNamedType, isListType, isNonNullType, isObjectType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { maskFitsType, type MaskableType, type MaskSpec, type Masker } from '../../masking/index.ts';
 import { describeTag } from './describe.ts';
 import { ConsentQLError } from '../../errors.ts';

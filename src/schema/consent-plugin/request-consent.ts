@@ -76,6 +76,7 @@ export class RequestConsent {
       this.decisions.set(subjectId, cached);
     }
     // A subject we hold no consent for is `undefined` here: the engine excludes.
+    // biome-ignore lint/suspicious/noAssignInExpressions: one lookup on the per-field path
     return (cached[SLOT[cls]] ??= decideClass(this.purpose, cls, this.subjects.get(subjectId), this.now));
   }
 

@@ -63,6 +63,6 @@ export function positionOf(keys: readonly SortKey[], row: Record<string, unknown
 export function isPosition(keys: readonly SortKey[], values: readonly unknown[]): values is CursorValue[] {
   return (
     values.length === keys.length &&
-    values.every((v, i) => v === null ? keys[i].nullable : typeof v === 'string' || typeof v === 'number')
+    values.every((v, i) => (v === null ? keys[i].nullable : typeof v === 'string' || typeof v === 'number'))
   );
 }

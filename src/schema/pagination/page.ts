@@ -32,7 +32,10 @@ export function pageOf({ first, last, after, before }: ConnectionArgs): PageRequ
   const size = (backward ? last : first) ?? DEFAULT_PAGE_SIZE;
   const argument = backward ? 'last' : 'first';
   if (!Number.isInteger(size) || size < 0 || size > MAX_PAGE_SIZE) {
-    throw badInput(`${argument} expects a number from 0 to ${MAX_PAGE_SIZE}, but got ${size}. Page through larger sets with the cursors.`, argument);
+    throw badInput(
+      `${argument} expects a number from 0 to ${MAX_PAGE_SIZE}, but got ${size}. Page through larger sets with the cursors.`,
+      argument,
+    );
   }
   return { size, cursor: (backward ? before : after) ?? null, backward };
 }
