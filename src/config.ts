@@ -291,7 +291,8 @@ function presentOf(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 function issuesOf(error: z.ZodError): string[] {
-  return error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  // The variable's name, not where in its parsed value (CONSENTQL_NATS_URL, not CONSENTQL_NATS_URL.0).
+  return error.issues.map((i) => `${String(i.path[0])}: ${i.message}`);
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

@@ -106,6 +106,32 @@ describe('configuration', () => {
     );
   });
 
+  it('asks a worker for what it uses, and checks the NATS sink settings together', () => {
+    const production = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgresql://db.internal/consentql',
+      CONSENTQL_HMAC_KEYS: `k1:${'s'.repeat(40)}`,
+    };
+    // A worker records no consent, so it needs no proof key; an API instance does.
+    expect(loadConfig({ ...production, CONSENTQL_ROLE: 'worker' }).role).toBe('worker');
+    expect(() => loadConfig({ ...production, CONSENTQL_ROLE: 'api' })).toThrow(/CONSENTQL_PROOF_KEY: is required in production/);
+    expect(loadConfig({ CONSENTQL_ROLE: 'api' }).propagation.dispatch).toBe(false);
+    expect(loadConfig({}).nats).toBeNull();
+    expect(loadConfig({ CONSENTQL_NATS_URL: 'nats://127.0.0.1:4222, nats.internal:4222' }).nats).toMatchObject({
+      servers: ['nats://127.0.0.1:4222', 'nats.internal:4222'],
+      stream: 'CONSENTQL_CHANGES',
+      subjectPrefix: 'consentql.changes',
+      duplicateWindowMs: 120_000,
+      publishTimeoutMs: 5_000,
+    });
+    expect(() => loadConfig({ CONSENTQL_NATS_URL: 'nats://127.0.0.1:4222', CONSENTQL_NATS_DUPLICATE_WINDOW: '10s' })).toThrow(
+      /CONSENTQL_NATS_DUPLICATE_WINDOW: must be at least 15000 ms/,
+    );
+    expect(() => loadConfig({ CONSENTQL_NATS_URL: 'http://x/y', CONSENTQL_NATS_SUBJECT_PREFIX: 'a.*' })).toThrow(
+      /CONSENTQL_NATS_URL: .*; CONSENTQL_NATS_SUBJECT_PREFIX: /,
+    );
+  });
+
   it('documents every setting in docs/DEPLOYMENT.md, and nothing else', () => {
     const doc = readFileSync(new URL('../../docs/DEPLOYMENT.md', import.meta.url), 'utf8');
     const documented = [...doc.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
