@@ -1,4 +1,4 @@
-import net from 'node:net';
+import { natsAnswers } from './process-support.ts';
 import { randomUUID } from 'node:crypto';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import pino from 'pino';
@@ -23,20 +23,7 @@ import { until } from './support.ts';
 // change once.
 
 const NATS_URL = process.env.CONSENTQL_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
-const reachable = await new Promise<boolean>((resolve) => {
-  const { hostname, port } = new URL(NATS_URL);
-  const socket = net.connect({ host: hostname, port: Number(port || 4222) });
-  socket.setTimeout(1000);
-  socket.once('connect', () => {
-    socket.destroy();
-    resolve(true);
-  });
-  socket.once('error', () => resolve(false));
-  socket.once('timeout', () => {
-    socket.destroy();
-    resolve(false);
-  });
-});
+const reachable = await natsAnswers(NATS_URL);
 if (!reachable) {
   console.warn(
     `SKIPPED: the NATS sink tests need a NATS server with JetStream at ${NATS_URL} (set CONSENTQL_TEST_NATS_URL), and none answered. ` +

@@ -1,11 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import type pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../../src/db/migrate.ts';
-import { seed, syncPurposes } from '../../src/db/seed.ts';
 import { keyOf } from '../support/app.ts';
+import { graphql, killAll, scratchDatabase, startApi, stopProc } from './process-support.ts';
 import { startReceiver, type Receiver } from './support.ts';
 
 // Real server processes (`src/main.ts`) against one PostgreSQL: the
@@ -14,72 +11,9 @@ import { startReceiver, type Receiver } from './support.ts';
 // dispatchers never touch the shared test database.
 
 const external = process.env.TEST_DATABASE_URL;
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const scratchName = `consentql_propagation_${process.pid}`;
-let scratchUrl = '';
+let scratch: Awaited<ReturnType<typeof scratchDatabase>>;
 let pool: pg.Pool;
-const running = new Set<ChildProcess>();
-
-interface Instance {
-  url: string;
-  child: ChildProcess;
-}
-
-async function startInstance(env: Record<string, string> = {}): Promise<Instance> {
-  const child = spawn(process.execPath, ['src/main.ts'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      DATABASE_URL: scratchUrl,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      NODE_ENV: 'test',
-      CONSENTQL_WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  child.on('exit', () => running.delete(child));
-  let log = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within 30 s:\n${log}`)), 30_000);
-    child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
-      const match = /ConsentQL ready: GraphiQL at (http:\/\/\S+?)"/.exec(log);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1].replace('localhost', '127.0.0.1'));
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
-  });
-  return { url, child };
-}
-
-async function stop(instance: Instance, signal: NodeJS.Signals = 'SIGTERM') {
-  if (instance.child.exitCode !== null || instance.child.signalCode !== null) return;
-  const exited = new Promise((resolve) => instance.child.once('exit', resolve));
-  instance.child.kill(signal);
-  await exited;
-}
-
-async function graphql(
-  instance: Instance,
-  query: string,
-  variables: Record<string, unknown>,
-  client: string,
-  headers: Record<string, string> = {},
-) {
-  const response = await fetch(instance.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${keyOf(client)}`, ...headers },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await response.json()) as any;
-}
+const startInstance = (env: Record<string, string> = {}) => startApi(scratch.url, env);
 
 async function newSubject(firstName: string) {
   const { rows } = await pool.query<{ id: string }>(
@@ -96,27 +30,13 @@ const READ = `query($id: ID!) { customer(id: $id) { firstName } }`;
 
 describe.runIf(external)('several server processes against one PostgreSQL', () => {
   beforeAll(async () => {
-    const admin = new pg.Client({ connectionString: external });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${scratchName} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${scratchName}`);
-    await admin.end();
-    const url = new URL(external!);
-    url.pathname = `/${scratchName}`;
-    scratchUrl = url.toString();
-    pool = new pg.Pool({ connectionString: scratchUrl, max: 3 });
-    await migrate(pool);
-    await syncPurposes(pool);
-    await seed(pool, { customers: 0 });
+    scratch = await scratchDatabase(external!, 'consentql_propagation');
+    pool = scratch.pool;
   }, 60_000);
 
   afterAll(async () => {
-    for (const child of running) child.kill('SIGKILL');
-    await pool?.end();
-    const admin = new pg.Client({ connectionString: external });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${scratchName} WITH (FORCE)`);
-    await admin.end();
+    killAll();
+    await scratch?.drop();
   });
 
   it('a withdrawal through instance A removes the subject from the next read through instance B', async () => {
@@ -161,7 +81,7 @@ describe.runIf(external)('several server processes against one PostgreSQL', () =
       expect(text).toContain('"action":"GRANT"');
       abort.abort();
     } finally {
-      await Promise.all([stop(a), stop(b)]);
+      await Promise.all([stopProc(a), stopProc(b)]);
     }
   }, 60_000);
 
@@ -189,7 +109,7 @@ describe.runIf(external)('several server processes against one PostgreSQL', () =
           expect(recorded.errors).toBeUndefined();
           return created.data.createWebhookSubscription.secret as string;
         } finally {
-          await stop(setup, 'SIGKILL');
+          await stopProc(setup, 'SIGKILL');
         }
       })();
       expect(receiver.received).toHaveLength(0);
@@ -198,7 +118,7 @@ describe.runIf(external)('several server processes against one PostgreSQL', () =
       receiver.respond = () => 'hang';
       const first = await startInstance({ CONSENTQL_WEBHOOK_TIMEOUT: '1s', CONSENTQL_WEBHOOK_RETRY_SCHEDULE: '200ms,200ms' });
       const inFlight = await receiver.waitFor(() => true);
-      await stop(first, 'SIGKILL');
+      await stopProc(first, 'SIGKILL');
 
       receiver.respond = () => 200;
       const restarted = await startInstance({ CONSENTQL_WEBHOOK_TIMEOUT: '1s', CONSENTQL_WEBHOOK_RETRY_SCHEDULE: '200ms,200ms' });
@@ -214,7 +134,7 @@ describe.runIf(external)('several server processes against one PostgreSQL', () =
         }
         expect(rows).toEqual([{ status: 'DELIVERED' }]);
       } finally {
-        await stop(restarted);
+        await stopProc(restarted);
       }
     } finally {
       await receiver.close();

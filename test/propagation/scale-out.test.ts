@@ -1,10 +1,10 @@
-import net from 'node:net';
 import { connect } from 'nats';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   graphql,
   killAll,
+  natsAnswers,
   newSubjects,
   scratchDatabase,
   startApi,
@@ -28,20 +28,7 @@ import { until } from './support.ts';
 const external = process.env.TEST_DATABASE_URL;
 // The workers also publish to NATS JetStream when a server answers there (nats-sink.test.ts tests the sink on its own).
 const NATS_URL = process.env.CONSENTQL_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
-const natsUp = await new Promise<boolean>((resolve) => {
-  const { hostname, port } = new URL(NATS_URL);
-  const socket = net.connect({ host: hostname, port: Number(port || 4222) });
-  socket.setTimeout(1000);
-  socket.once('connect', () => {
-    socket.destroy();
-    resolve(true);
-  });
-  socket.once('error', () => resolve(false));
-  socket.once('timeout', () => {
-    socket.destroy();
-    resolve(false);
-  });
-});
+const natsUp = await natsAnswers(NATS_URL);
 const STREAM = `CONSENTQL_SCALE_OUT_${process.pid}`;
 
 const CHOICE = (name: string) => `mutation($input: ConsentChoiceInput!) { ${name}(input: $input) { events { id } } }`;
