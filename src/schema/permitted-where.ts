@@ -38,12 +38,7 @@ const regimeWhere: Record<Regime, Where> = {
  * between the two forms fails closed: the field decision still runs on
  * every returned row.
  */
-export function permittedWhere(
-  purpose: PurposeDefinition,
-  mode: DeploymentMode,
-  now: Date,
-  sensitive = false,
-): Where {
+export function permittedWhere(purpose: PurposeDefinition, mode: DeploymentMode, now: Date, sensitive = false): Where {
   const regimes: readonly Regime[] = mode === 'strictest' ? ['GDPR'] : REGIMES;
   const perRegime = regimes.map((regime) => {
     const rule = ruleFor(purpose, regime, now, sensitive);
@@ -61,17 +56,40 @@ function ruleFor(purpose: PurposeDefinition, regime: Regime, now: Date, sensitiv
 
 /** Under-16s may need an opt-in where adults need only not to have opted out. */
 function minorAware(purpose: PurposeDefinition, regime: Regime, now: Date, sensitive: boolean): Where {
+  const cases = ageCases(purpose, regime, now, sensitive);
+  return cases.length === 1 ? cases[0] : { OR: cases };
+}
+
+/**
+ * The rule of `minorAware` as disjoint cases: one when adults and minors have the same
+ * basis, else one for adults (or an unknown age) and one for minors.
+ */
+function ageCases(purpose: PurposeDefinition, regime: Regime, now: Date, sensitive: boolean): Where[] {
   const adult = basisFor(purpose, regime, false, sensitive);
   const minor = basisFor(purpose, regime, true, sensitive);
-  if (adult === minor) return basisWhere(adult, purpose, regime, now, sensitive);
+  if (adult === minor) return [basisWhere(adult, purpose, regime, now, sensitive)];
   const cutoff = new Date(now);
   cutoff.setUTCFullYear(cutoff.getUTCFullYear() - 16);
-  return {
-    OR: [
-      { AND: [{ OR: [{ birthDate: null }, { birthDate: { lte: cutoff } }] }, basisWhere(adult, purpose, regime, now, sensitive)] },
-      { AND: [{ birthDate: { gt: cutoff } }, basisWhere(minor, purpose, regime, now, sensitive)] },
-    ],
-  };
+  return [
+    { AND: [{ OR: [{ birthDate: null }, { birthDate: { lte: cutoff } }] }, basisWhere(adult, purpose, regime, now, sensitive)] },
+    { AND: [{ birthDate: { gt: cutoff } }, basisWhere(minor, purpose, regime, now, sensitive)] },
+  ];
+}
+
+/**
+ * `permittedWhere(purpose, mode, now)` (ordinary data) as disjoint branches: no
+ * customer satisfies two of them, and their union is exactly the customers it selects.
+ * One per regime (and age case), in each of which the consent condition is a top-level
+ * EXISTS or NOT EXISTS; branches that can select nobody (DENY) are left out. For
+ * src/schema/pagination/page-ids.ts, which selects a page's ids branch by branch.
+ */
+export function permittedBranches(purpose: PurposeDefinition, mode: DeploymentMode, now: Date): Where[] {
+  const regimes: readonly Regime[] = mode === 'strictest' ? ['GDPR'] : REGIMES;
+  return regimes.flatMap((regime) =>
+    ageCases(purpose, regime, now, false)
+      .filter((rule) => rule !== NOTHING && !(rule.AND as Where[] | undefined)?.includes(NOTHING))
+      .map((rule) => (mode === 'strictest' ? rule : { AND: [regimeWhere[regime], rule] })),
+  );
 }
 
 function basisWhere(basis: Basis, purpose: PurposeDefinition, regime: Regime, now: Date, sensitive: boolean): Where {

@@ -5,12 +5,15 @@ import { isMinor, regimeOf } from '../policy/regime.ts';
 import type { ConsentRecord, Subject } from '../policy/types.ts';
 import type { RequestConsent } from './consent-plugin/index.ts';
 import type { Context } from './context.ts';
-import { permittedWhere } from './permitted-where.ts';
+import { pageIdsQuery, readsConsent } from './pagination/page-ids.ts';
+import { permittedBranches, permittedWhere } from './permitted-where.ts';
 
 // The one way a root field loads customers. Every load takes the declared
 // purpose's row filter in SQL (subjects without a legal basis are not read
-// at all), brings each row's consent in the same statement, checks the same
-// rule again in code and registers the subjects for the field decisions.
+// at all: a page of a purpose that needs consent selects its ids with that
+// filter first, then reads only those rows), brings each row's consent in the
+// statement that reads it, checks the same rule again in code and registers
+// the subjects for the field decisions.
 // A new root field that uses it cannot skip any of these.
 
 /** What a customer row must carry for its fields to be decided. */
@@ -64,9 +67,29 @@ export async function loadCustomers<Q extends { include?: object; select?: objec
   { query, where, orderBy, take }: LoadOptions<Q>,
 ): Promise<SubjectRow[]> {
   const consent = requireConsent(ctx);
+  let page = lawfulWhere(ctx, where);
+  // A page (take and order) of a purpose that needs consent: its ids first, in SQL that
+  // stops at the page (pagination/page-ids.ts), then the rows by id.
+  if (take !== undefined && orderBy) {
+    const branches = permittedBranches(consent.purpose, ctx.mode, consent.now);
+    const select = readsConsent(branches) ? pageIdsQuery(branches, where, orderBy, take) : null;
+    if (select) {
+      const { rows } = await ctx.db.pool.query<{ id: string }>(select.text, select.values);
+      if (rows.length === 0) return [];
+      // Not the row filter again: PostgreSQL would hash the purpose's consent states for
+      // a list of 1,000 ids. Each row is checked against the same rule below, with the
+      // consent this statement reads (registerSubjects), and dropped if it fails.
+      // The bounds select nothing more or less (the least and greatest of the ids: lower-case
+      // uuids order alike as text here and as uuids in SQL); they only let PostgreSQL find a
+      // list of 1,000 ids by an index range scan rather than a sequential scan.
+      const ids = rows.map((r) => r.id);
+      const sorted = [...ids].sort();
+      page = { id: { in: ids, gte: sorted[0], lte: sorted[sorted.length - 1] } };
+    }
+  }
   const rows = (await ctx.db.prisma.customer.findMany({
     ...withConsent(query, consent.purpose.key),
-    where: lawfulWhere(ctx, where),
+    where: page,
     orderBy,
     take,
   })) as unknown as SubjectRow[];
