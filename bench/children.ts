@@ -10,7 +10,6 @@ import { fileURLToPath } from 'node:url';
 import { sleep } from './lib.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 
 export interface Child {
   proc: ChildProcess;

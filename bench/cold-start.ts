@@ -16,6 +16,8 @@ export async function measureColdStart(report: Report): Promise<Child> {
   const existing = await startEmbedded(dataDir);
   report.add(SECTION, 'fresh data directory (initdb, migrate, seed 5,000)', `${fmt.n(fresh.ms)} ms`);
   report.add(SECTION, 'existing data directory', `${fmt.n(existing.ms)} ms`);
-  report.notes.push("Cold start: spawn of `tsx src/main.ts` (what `npm start` runs, without npm's own ~0.3 s) to the first 200 from GET /health.");
+  report.notes.push(
+    "Cold start: spawn of `node src/main.ts` (what `npm start` runs, without npm's own ~0.3 s) to the first 200 from GET /health.",
+  );
   return existing.child;
 }

@@ -15,13 +15,22 @@ export interface BlockStats {
   wall: number[];
 }
 
-export async function interleavedCpu(dbOptions: OpenOptions, body: string, headers: Record<string, string>, blocks: number, perBlock: number) {
+export async function interleavedCpu(
+  dbOptions: OpenOptions,
+  body: string,
+  headers: Record<string, string>,
+  blocks: number,
+  perBlock: number,
+) {
   const db = await openDatabase(dbOptions);
   try {
     // The production settings of the bench's servers (servers.ts); the database is the one opened above.
     const config = loadConfig({ ...PRODUCTION, ...(dbOptions.databaseUrl ? { DATABASE_URL: dbOptions.databaseUrl } : {}) });
     const logger = pino({ level: 'silent' });
-    const yogas = Object.fromEntries(VARIANTS.map((v) => [v, buildVariant(v, config, db, logger)])) as Record<Variant, ReturnType<typeof buildVariant>>;
+    const yogas = Object.fromEntries(VARIANTS.map((v) => [v, buildVariant(v, config, db, logger)])) as Record<
+      Variant,
+      ReturnType<typeof buildVariant>
+    >;
     const once = async (v: Variant) => {
       // A fresh headers object each time: the fetch API adds content-length to the one it is given.
       const res = await yogas[v].fetch('http://bench/graphql', { method: 'POST', headers: { ...headers }, body });
@@ -30,7 +39,10 @@ export async function interleavedCpu(dbOptions: OpenOptions, body: string, heade
       if (!res.ok || text.includes('"errors"')) throw new Error(`in-process ${v}: HTTP ${res.status}: ${text.slice(0, 300)}`);
     };
     for (const v of VARIANTS) for (let i = 0; i < 30; i++) await once(v);
-    const stats = Object.fromEntries(VARIANTS.map((v) => [v, { cpu: [] as number[], wall: [] as number[] }])) as Record<Variant, BlockStats>;
+    const stats = Object.fromEntries(VARIANTS.map((v) => [v, { cpu: [] as number[], wall: [] as number[] }])) as Record<
+      Variant,
+      BlockStats
+    >;
     for (let b = 0; b < blocks; b++) {
       for (const [i] of VARIANTS.entries()) {
         const v = VARIANTS[(i + b) % VARIANTS.length];

@@ -27,7 +27,9 @@ export async function prepareDatabase(): Promise<Target> {
   const url = process.env.BENCH_DATABASE_URL ?? DEFAULT_URL;
   const name = decodeURIComponent(new URL(url).pathname.slice(1));
   if (PROTECTED_DATABASES.has(name)) {
-    throw new Error(`BENCH_DATABASE_URL names the database "${name}", which the benchmark must not touch (it resets its data). Use a dedicated one, e.g. ${DEFAULT_URL}.`);
+    throw new Error(
+      `BENCH_DATABASE_URL names the database "${name}", which the benchmark must not touch (it resets its data). Use a dedicated one, e.g. ${DEFAULT_URL}.`,
+    );
   }
   let client: pg.Client | undefined;
   try {

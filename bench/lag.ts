@@ -23,7 +23,13 @@ export interface PropagationRow {
 }
 export type PropagationResult =
   | { notMeasured: string }
-  | { rows: PropagationRow[]; notes: string[]; notMeasured: { channel: string; reason: string }[]; mutation: { p50: number; p99: number }; serverCpu: { rate: number; perChange: number }[] };
+  | {
+      rows: PropagationRow[];
+      notes: string[];
+      notMeasured: { channel: string; reason: string }[];
+      mutation: { p50: number; p99: number };
+      serverCpu: { rate: number; perChange: number }[];
+    };
 
 export interface LagOptions {
   seconds: number;
@@ -58,7 +64,11 @@ export async function measureLag(options: LagOptions): Promise<PropagationResult
     server = await options.startServer({ CONSENTQL_WEBHOOK_RETRY_SCHEDULE: '1s', CONSENTQL_WEBHOOK_TIMEOUT: '2s' });
     const url = graphqlUrl(server);
     const gql = async (query: string, variables: object = {}, auth = ADMIN, headers: Record<string, string> = {}) => {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth, ...headers }, body: JSON.stringify({ query, variables }) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: auth, ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
       return (await res.json()) as { data?: any; errors?: { message: string }[] };
     };
 
@@ -84,31 +94,50 @@ export async function measureLag(options: LagOptions): Promise<PropagationResult
     const input = { url: receiver.url, purposes: [PURPOSE], description: 'npm run bench' };
     const regArgs = register!.args.map((a) => a.name);
     const reg = regArgs.includes('input')
-      ? await gql(`mutation($input: ${typeName(register!.args.find((a) => a.name === 'input')!.type)}) { r: ${register!.name}(input: $input) { subscription { id } } }`, { input })
-      : await gql(`mutation($url: String!, $purposes: [String!]!) { r: ${register!.name}(url: $url, purposes: $purposes) { subscription { id } } }`, input);
+      ? await gql(
+          `mutation($input: ${typeName(register!.args.find((a) => a.name === 'input')!.type)}) { r: ${register!.name}(input: $input) { subscription { id } } }`,
+          { input },
+        )
+      : await gql(
+          `mutation($url: String!, $purposes: [String!]!) { r: ${register!.name}(url: $url, purposes: $purposes) { subscription { id } } }`,
+          input,
+        );
     const subscriptionId: string | undefined = reg.data?.r?.subscription?.id;
     if (!subscriptionId) return { notMeasured: `registering a webhook failed: ${JSON.stringify(reg.errors ?? reg).slice(0, 300)}` };
 
     // The live subscription over server-sent events.
-    const sseArgs = consentChanged!.args.some((a) => a.name === 'purposes') ? `(purposes: ["${PURPOSE}"])` : consentChanged!.args.some((a) => a.name === 'purpose') ? `(purpose: "${PURPOSE}")` : '';
+    const sseArgs = consentChanged!.args.some((a) => a.name === 'purposes')
+      ? `(purposes: ["${PURPOSE}"])`
+      : consentChanged!.args.some((a) => a.name === 'purpose')
+        ? `(purpose: "${PURPOSE}")`
+        : '';
     // As the consumer sees it: the subject only as `subject`, its pseudonym under the purpose.
     const sseReceived = new Map<string, number>();
     const sseState = { events: 0, leaks: 0, sample: '' };
-    let sseProblem = await openSse(url, { authorization: CONSUMER, 'x-purpose': PURPOSE }, `subscription { consentChanged${sseArgs} { subject purpose action } }`, sse.signal, (text) => {
-      const at = performance.now();
-      for (const token of text.match(PSEUDONYM) ?? []) if (!sseReceived.has(token)) sseReceived.set(token, at);
-      sseState.events++;
-      sseState.sample ||= text;
-      if (ANY_UUID.test(text)) sseState.leaks++;
-    });
+    let sseProblem = await openSse(
+      url,
+      { authorization: CONSUMER, 'x-purpose': PURPOSE },
+      `subscription { consentChanged${sseArgs} { subject purpose action } }`,
+      sse.signal,
+      (text) => {
+        const at = performance.now();
+        for (const token of text.match(PSEUDONYM) ?? []) if (!sseReceived.has(token)) sseReceived.set(token, at);
+        sseState.events++;
+        sseState.sample ||= text;
+        if (ANY_UUID.test(text)) sseState.leaks++;
+      },
+    );
 
     // Distinct subjects, one change each, so that every arrival is matched to its change. Listed under
     // consent_management, for which every subject has a basis: under a consumer purpose the list holds only
     // the subjects that purpose may process, which may be fewer than needed.
     const needed = options.rates.reduce((n, r) => n + r * options.seconds, 0) + 1;
-    const page = await gql(`query($n: Int!) { customers(first: $n) { edges { node { id } } } }`, { n: Math.min(needed, 1000) }, ADMIN, { 'x-purpose': CONSENT_MANAGEMENT });
+    const page = await gql(`query($n: Int!) { customers(first: $n) { edges { node { id } } } }`, { n: Math.min(needed, 1000) }, ADMIN, {
+      'x-purpose': CONSENT_MANAGEMENT,
+    });
     const subjects: string[] = page.data?.customers?.edges.map((e: { node: { id: string } }) => e.node.id) ?? [];
-    if (subjects.length < needed) return { notMeasured: `could not list ${needed} customers: ${JSON.stringify(page.errors ?? page).slice(0, 200)}` };
+    if (subjects.length < needed)
+      return { notMeasured: `could not list ${needed} customers: ${JSON.stringify(page.errors ?? page).slice(0, 200)}` };
     // What the consumers will be told each subject is.
     const pseudonym = new Map(subjects.map((id) => [id, pseudonymOf(id, PURPOSE)]));
     const arrivedAt = (arrivals: Map<string, number>, id: string) => arrivals.get(pseudonym.get(id)!);
@@ -118,10 +147,18 @@ export async function measureLag(options: LagOptions): Promise<PropagationResult
     const probe = subjects.pop()!;
     const first = await send(probe);
     if (first.errors) return { notMeasured: `grantConsent failed: ${first.errors[0].message} ${serverError(server.output())}`.trim() };
-    for (let i = 0; i < 100 && !(arrivedAt(receiver.received, probe) && (sseProblem || arrivedAt(sseReceived, probe))); i++) await sleep(50);
-    const seen = (what: string, sample: string) => (sample ? ` (it received ${what} without the expected pseudonym ${pseudonym.get(probe)}: ${sample.replace(/\s+/g, ' ').slice(0, 200)})` : '');
-    const webhookProblem = arrivedAt(receiver.received, probe) ? null : `a change did not reach the webhook receiver within 5 s${seen('a body', receiver.state.sample)}`;
-    sseProblem ??= arrivedAt(sseReceived, probe) ? null : `a change did not reach the SSE subscriber within 5 s${seen('an event', sseState.sample)}`;
+    for (let i = 0; i < 100 && !(arrivedAt(receiver.received, probe) && (sseProblem || arrivedAt(sseReceived, probe))); i++)
+      await sleep(50);
+    const seen = (what: string, sample: string) =>
+      sample
+        ? ` (it received ${what} without the expected pseudonym ${pseudonym.get(probe)}: ${sample.replace(/\s+/g, ' ').slice(0, 200)})`
+        : '';
+    const webhookProblem = arrivedAt(receiver.received, probe)
+      ? null
+      : `a change did not reach the webhook receiver within 5 s${seen('a body', receiver.state.sample)}`;
+    sseProblem ??= arrivedAt(sseReceived, probe)
+      ? null
+      : `a change did not reach the SSE subscriber within 5 s${seen('an event', sseState.sample)}`;
     if (webhookProblem && sseProblem) return { notMeasured: `${webhookProblem}; ${sseProblem}` };
     const channels = [
       ['webhook', receiver.received, webhookProblem],
@@ -158,15 +195,30 @@ export async function measureLag(options: LagOptions): Promise<PropagationResult
       await Promise.all(inflight);
       // Wait for stragglers (at most 5 s after the last change).
       const live = channels.filter(([, , problem]) => !problem);
-      for (let i = 0; i < 100 && batch.some((id) => live.some(([, arrivals]) => arrivedAt(arrivals, id) === undefined)); i++) await sleep(50);
+      for (let i = 0; i < 100 && batch.some((id) => live.some(([, arrivals]) => arrivedAt(arrivals, id) === undefined)); i++)
+        await sleep(50);
       serverCpu.push({ rate, perChange: (cpuMs(server.serverPid()) - cpu0) / batch.length });
       for (const [channel, arrivals] of live) {
         const arrived = batch.filter((id) => arrivedAt(arrivals, id) !== undefined);
         const lags = arrived.map((id) => arrivedAt(arrivals, id)! - sentAt.get(id)!).sort((a, b) => a - b);
         const lastMs = Math.max(...arrived.map((id) => arrivedAt(arrivals, id)!)) - t0;
-        rows.push({ rate, channel, sent: batch.length, received: lags.length, p50: percentile(lags, 50), p99: percentile(lags, 99), lastMs });
+        rows.push({
+          rate,
+          channel,
+          sent: batch.length,
+          received: lags.length,
+          p50: percentile(lags, 50),
+          p99: percentile(lags, 99),
+          lastMs,
+        });
       }
-      options.log(`propagation at ${rate}/s: ` + rows.slice(-live.length).map((r) => `${r.channel} p99 ${r.p99.toFixed(1)} ms (${r.received}/${r.sent})`).join(', '));
+      options.log(
+        `propagation at ${rate}/s: ` +
+          rows
+            .slice(-live.length)
+            .map((r) => `${r.channel} p99 ${r.p99.toFixed(1)} ms (${r.received}/${r.sent})`)
+            .join(', '),
+      );
     }
     mutationMs.sort((a, b) => a - b);
     const notes = [
@@ -177,12 +229,20 @@ export async function measureLag(options: LagOptions): Promise<PropagationResult
         `Customer ids (UUIDs) seen by the consumers: ${receiver.state.leaks} of ${receiver.state.bodies} webhook bodies, ${sseState.leaks} of ${sseState.events} SSE events${receiver.state.leaks + sseState.leaks ? ' (a notice must not carry one: a product bug)' : ''}.`,
     ];
     // Leave no subscriber behind pointing at a closed port.
-    const remove = mutations.find((f) => /webhook/i.test(f.name) && /delete|remove|deactivate|disable/i.test(f.name) && f.args.some((a) => a.name === 'id'));
+    const remove = mutations.find(
+      (f) => /webhook/i.test(f.name) && /delete|remove|deactivate|disable/i.test(f.name) && f.args.some((a) => a.name === 'id'),
+    );
     if (remove) {
       const selection = ['OBJECT', 'INTERFACE', 'UNION'].includes(kindOf(remove.type)) ? ' { __typename }' : '';
       await gql(`mutation($id: ID!) { ${remove.name}(id: $id)${selection} }`, { id: subscriptionId });
     }
-    return { rows, notes, serverCpu, mutation: { p50: percentile(mutationMs, 50), p99: percentile(mutationMs, 99) }, notMeasured: channels.filter(([, , p]) => p).map(([channel, , reason]) => ({ channel, reason: reason! })) };
+    return {
+      rows,
+      notes,
+      serverCpu,
+      mutation: { p50: percentile(mutationMs, 50), p99: percentile(mutationMs, 99) },
+      notMeasured: channels.filter(([, , p]) => p).map(([channel, , reason]) => ({ channel, reason: reason! })),
+    };
   } finally {
     sse.abort();
     await server?.stop();
@@ -192,7 +252,10 @@ export async function measureLag(options: LagOptions): Promise<PropagationResult
 
 /** The last error the server logged (pino JSON lines), for a "not measured" reason. */
 function serverError(output: string): string {
-  const line = output.split('\n').reverse().find((l) => l.includes('"level":50'));
+  const line = output
+    .split('\n')
+    .reverse()
+    .find((l) => l.includes('"level":50'));
   if (!line) return '';
   try {
     return `(server log: ${String(JSON.parse(line).msg).replace(/\s+/g, ' ').trim().slice(0, 240)})`;

@@ -43,7 +43,13 @@ export async function startReceiver() {
 }
 
 /** Opens a GraphQL-over-SSE stream; resolves null once it is open, or what went wrong. */
-export async function openSse(url: string, headers: Record<string, string>, query: string, signal: AbortSignal, onEvent: (data: string) => void): Promise<string | null> {
+export async function openSse(
+  url: string,
+  headers: Record<string, string>,
+  query: string,
+  signal: AbortSignal,
+  onEvent: (data: string) => void,
+): Promise<string | null> {
   try {
     const res = await fetch(url, {
       method: 'POST',
@@ -61,11 +67,14 @@ export async function openSse(url: string, headers: Record<string, string>, quer
       try {
         for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
           buffer += decoder.decode(chunk, { stream: true });
-          let end: number;
-          while ((end = buffer.indexOf('\n\n')) >= 0) {
+          for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
             const event = buffer.slice(0, end);
             buffer = buffer.slice(end + 2);
-            const data = event.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5)).join('\n');
+            const data = event
+              .split('\n')
+              .filter((l) => l.startsWith('data:'))
+              .map((l) => l.slice(5))
+              .join('\n');
             if (data) onEvent(data);
           }
         }

@@ -18,7 +18,14 @@ export interface LoadResult {
  * One autocannon run. Latencies are taken from its per-response event (float
  * ms): autocannon's own histogram rounds them to whole milliseconds.
  */
-export async function load(opts: { url: string; headers: Record<string, string>; body: string; connections: number; seconds: number; pid?: number }): Promise<LoadResult> {
+export async function load(opts: {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  connections: number;
+  seconds: number;
+  pid?: number;
+}): Promise<LoadResult> {
   const latencies: number[] = [];
   const cpu0 = opts.pid ? cpuMs(opts.pid) : NaN;
   const instance = autocannon({
@@ -45,4 +52,3 @@ export async function load(opts: { url: string; headers: Record<string, string>;
     errors: result.errors + result.timeouts,
   };
 }
-

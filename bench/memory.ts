@@ -22,7 +22,11 @@ export async function measureSoak(servers: Record<Variant, Child>, postgres: boo
   const last = mean(samples.slice(-third));
   const growth = last / first - 1;
   const peak = (v: Variant) => rss(servers[v].serverPid()).peak;
-  report.add(SECTION, `peak RSS on ${postgres ? 'PostgreSQL' : 'PGlite'}: enforced / baseline`, `${fmt.n(peak('enforced'))} / ${fmt.n(peak('baseline'))} MiB`);
+  report.add(
+    SECTION,
+    `peak RSS on ${postgres ? 'PostgreSQL' : 'PGlite'}: enforced / baseline`,
+    `${fmt.n(peak('enforced'))} / ${fmt.n(peak('baseline'))} MiB`,
+  );
   report.add(
     SECTION,
     `${T.soak} s at 10 conn (${fmt.n(soak.requests)} requests): RSS first → last third`,
@@ -32,7 +36,9 @@ export async function measureSoak(servers: Record<Variant, Child>, postgres: boo
   );
   report.targets.push(
     `**Memory: ${verdict(growth <= 0.05)}.** RSS ${fmt.n(first)} → ${fmt.n(last)} MiB (first vs last third) over ${T.soak} s and ${fmt.n(soak.requests)} requests` +
-      (growth <= 0.05 ? ' (no growth per request beyond noise).' : ': it grows; take a heap snapshot of the server under load to find what holds the memory.'),
+      (growth <= 0.05
+        ? ' (no growth per request beyond noise).'
+        : ': it grows; take a heap snapshot of the server under load to find what holds the memory.'),
   );
 }
 
@@ -40,6 +46,11 @@ export async function measureSoak(servers: Record<Variant, Child>, postgres: boo
 export async function measureEmbeddedPeak(server: Child, report: Report) {
   await verify(server, 'embedded');
   const r = await load({ url: graphqlUrl(server), headers: HEADERS, body: BODY, connections: 10, seconds: T.embedded });
-  if (r.non2xx || r.errors || r.requests === 0) throw new Error(`embedded: ${r.requests} good responses, ${r.non2xx} non-2xx and ${r.errors} errors:\n${server.output().slice(-2000)}`);
-  report.add(SECTION, `peak RSS on PGlite (npm start, 5,000 customers, ${T.embedded} s at 10 conn: ${fmt.n(r.rps)} req/s, p50 ${fmt.ms(r.p50)})`, `${fmt.n(rss(server.serverPid()).peak)} MiB`);
+  if (r.non2xx || r.errors || r.requests === 0)
+    throw new Error(`embedded: ${r.requests} good responses, ${r.non2xx} non-2xx and ${r.errors} errors:\n${server.output().slice(-2000)}`);
+  report.add(
+    SECTION,
+    `peak RSS on PGlite (npm start, 5,000 customers, ${T.embedded} s at 10 conn: ${fmt.n(r.rps)} req/s, p50 ${fmt.ms(r.p50)})`,
+    `${fmt.n(rss(server.serverPid()).peak)} MiB`,
+  );
 }

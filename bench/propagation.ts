@@ -73,32 +73,48 @@ export async function measurePropagation(target: Target, ledger: LedgerWrite | s
     // All processes at once; the API instances leave delivery to the worker.
     const started = await Promise.all([
       separate ? startWorker(target) : Promise.resolve(undefined),
-      ...Array.from({ length: separate ? API_INSTANCES : 1 }, () => startApi(target, { ...PROPAGATION_ENV, ...(separate ? { CONSENTQL_ROLE: 'api' } : {}) })),
+      ...Array.from({ length: separate ? API_INSTANCES : 1 }, () =>
+        startApi(target, { ...PROPAGATION_ENV, ...(separate ? { CONSENTQL_ROLE: 'api' } : {}) }),
+      ),
     ]);
     worker = started[0];
     apis = started.slice(1) as Child[];
     const api = apis[0];
     const url = graphqlUrl(api);
     const gqlAt = async (at: string, query: string, variables: object = {}, auth = ADMIN, headers: Record<string, string> = {}) => {
-      const res = await fetch(at, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth, ...headers }, body: JSON.stringify({ query, variables }) });
+      const res = await fetch(at, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: auth, ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
       return (await res.json()) as { data?: any; errors?: { message: string }[] };
     };
-    const gql = (query: string, variables: object = {}, auth = ADMIN, headers: Record<string, string> = {}) => gqlAt(url, query, variables, auth, headers);
-    const reg = await gql(`mutation($url: String!, $p: [String!]!) { r: createWebhookSubscription(url: $url, purposes: $p, description: "npm run bench") { subscription { id } } }`, {
-      url: receiver.url,
-      p: [PURPOSE],
-    });
+    const gql = (query: string, variables: object = {}, auth = ADMIN, headers: Record<string, string> = {}) =>
+      gqlAt(url, query, variables, auth, headers);
+    const reg = await gql(
+      `mutation($url: String!, $p: [String!]!) { r: createWebhookSubscription(url: $url, purposes: $p, description: "npm run bench") { subscription { id } } }`,
+      {
+        url: receiver.url,
+        p: [PURPOSE],
+      },
+    );
     const subscriptionId: string | undefined = reg.data?.r?.subscription?.id;
     if (!subscriptionId) throw new Error(`registering a webhook failed: ${JSON.stringify(reg.errors ?? reg).slice(0, 300)}`);
 
     const sseReceived = new Map<string, number>();
     const sseState = { events: 0, leaks: 0 };
-    const sseProblem = await openSse(url, { authorization: CONSUMER, 'x-purpose': PURPOSE }, `subscription { consentChanged { subject purpose action } }`, sse.signal, (text) => {
-      const at = performance.now();
-      for (const token of text.match(PSEUDONYM) ?? []) if (!sseReceived.has(token)) sseReceived.set(token, at);
-      sseState.events++;
-      if (ANY_UUID.test(text)) sseState.leaks++;
-    });
+    const sseProblem = await openSse(
+      url,
+      { authorization: CONSUMER, 'x-purpose': PURPOSE },
+      `subscription { consentChanged { subject purpose action } }`,
+      sse.signal,
+      (text) => {
+        const at = performance.now();
+        for (const token of text.match(PSEUDONYM) ?? []) if (!sseReceived.has(token)) sseReceived.set(token, at);
+        sseState.events++;
+        if (ANY_UUID.test(text)) sseState.leaks++;
+      },
+    );
     if (sseProblem) throw new Error(sseProblem);
 
     // Distinct subjects, one change each, so that every arrival is matched to its change by the subject's pseudonym.
@@ -107,22 +123,35 @@ export async function measurePropagation(target: Target, ledger: LedgerWrite | s
     const pseudonym = new Map(subjects.map((id) => [id, pseudonymOf(id, PURPOSE)]));
     // Spread over the API instances; the SSE subscriber is on the first, so most changes reach it from another instance (NOTIFY).
     let turn = 0;
-    const sendAny = (customerId: string) => gqlAt(graphqlUrl(apis[turn++ % apis.length]), GRANT, grantInput(customerId, PURPOSE), RECORDER, { 'x-purpose': CONSENT_MANAGEMENT });
+    const sendAny = (customerId: string) =>
+      gqlAt(graphqlUrl(apis[turn++ % apis.length]), GRANT, grantInput(customerId, PURPOSE), RECORDER, { 'x-purpose': CONSENT_MANAGEMENT });
     const send = (customerId: string) => gql(GRANT, grantInput(customerId, PURPOSE), RECORDER, { 'x-purpose': CONSENT_MANAGEMENT });
 
     // Warm up both processes (JIT, connections, the receiver's keep-alive socket) at a low rate.
     const warm = subjects.splice(0, 40);
     for (const id of warm) await sendAny(id);
     for (let i = 0; i < 100 && !warm.every((id) => receiver.received.has(pseudonym.get(id)!)); i++) await sleep(50);
-    if (!warm.every((id) => receiver.received.has(pseudonym.get(id)!))) throw new Error(`the warm-up changes did not all reach the webhook receiver (${receiver.received.size}/${warm.length})`);
+    if (!warm.every((id) => receiver.received.has(pseudonym.get(id)!)))
+      throw new Error(`the warm-up changes did not all reach the webhook receiver (${receiver.received.size}/${warm.length})`);
 
     const steps: Step[] = [];
     for (const rate of STEPS) {
-      const step = await runStep(rate, subjects.splice(0, rate * T.propSeconds), sendAny, pseudonym, receiver.received, sseReceived, apis, worker);
+      const step = await runStep(
+        rate,
+        subjects.splice(0, rate * T.propSeconds),
+        sendAny,
+        pseudonym,
+        receiver.received,
+        sseReceived,
+        apis,
+        worker,
+      );
       steps.push(step);
       log(
         `propagation at ${rate}/s (${separate ? `${apis.length} API + 1 worker` : 'one process'}): ` +
-          step.channels.map((c) => `${c.channel} p50 ${c.p50.toFixed(1)} ms, p99 ${c.p99.toFixed(1)} ms (${c.received}/${step.sent})`).join('; ') +
+          step.channels
+            .map((c) => `${c.channel} p50 ${c.p50.toFixed(1)} ms, p99 ${c.p99.toFixed(1)} ms (${c.received}/${step.sent})`)
+            .join('; ') +
           `; mutation p99 ${step.mutation.p99.toFixed(1)} ms`,
       );
       if (!sustained(step)) break;
@@ -130,10 +159,17 @@ export async function measurePropagation(target: Target, ledger: LedgerWrite | s
 
     // Consent writes one API instance sustains: closed loop, WRITERS clients, the worker delivering each change meanwhile.
     const writes = await measureWrites(send, subjects.length > 500 ? subjects : [...subjects, ...warm], api);
-    log(`consent writes: ${writes.perSecond.toFixed(0)}/s on one API instance (${WRITERS} clients), p50 ${writes.p50.toFixed(1)} ms, p99 ${writes.p99.toFixed(1)} ms, ${writes.errors} errors`);
+    log(
+      `consent writes: ${writes.perSecond.toFixed(0)}/s on one API instance (${WRITERS} clients), p50 ${writes.p50.toFixed(1)} ms, p99 ${writes.p99.toFixed(1)} ms, ${writes.errors} errors`,
+    );
 
     await gql(`mutation($id: ID!) { deactivateWebhookSubscription(id: $id) { __typename } }`, { id: subscriptionId });
-    record(report, steps, writes, ledger, separate ? apis.length : 0, { webhook: receiver.state.leaks, sse: sseState.leaks, bodies: receiver.state.bodies, events: sseState.events });
+    record(report, steps, writes, ledger, separate ? apis.length : 0, {
+      webhook: receiver.state.leaks,
+      sse: sseState.leaks,
+      bodies: receiver.state.bodies,
+      events: sseState.events,
+    });
   } catch (error) {
     const reason = (error as Error).message.replace(/\s+/g, ' ').slice(0, 300);
     report.targets.push(`**Propagation: not measured** (${reason}).`);
@@ -146,7 +182,10 @@ export async function measurePropagation(target: Target, ledger: LedgerWrite | s
 }
 
 /** Customer ids, listed under consent management (every subject has a basis for it), page by page. */
-async function listSubjects(gql: (q: string, v?: object, auth?: string, h?: Record<string, string>) => Promise<{ data?: any; errors?: unknown }>, needed: number): Promise<string[]> {
+async function listSubjects(
+  gql: (q: string, v?: object, auth?: string, h?: Record<string, string>) => Promise<{ data?: any; errors?: unknown }>,
+  needed: number,
+): Promise<string[]> {
   const ids: string[] = [];
   let after: string | null = null;
   while (ids.length < needed) {
@@ -219,7 +258,10 @@ async function runStep(
     const got = batch.filter((id) => arrived(arrivals, id) !== undefined);
     const lags = got.map((id) => arrived(arrivals, id)! - sentAt.get(id)!).sort((a, b) => a - b);
     // After the mutation's answer came back (≈ its commit): what propagating alone takes. Negative when the event won the race.
-    const after = got.filter((id) => answeredAt.has(id)).map((id) => arrived(arrivals, id)! - answeredAt.get(id)!).sort((a, b) => a - b);
+    const after = got
+      .filter((id) => answeredAt.has(id))
+      .map((id) => arrived(arrivals, id)! - answeredAt.get(id)!)
+      .sort((a, b) => a - b);
     return {
       channel,
       received: got.length,
@@ -229,7 +271,14 @@ async function runStep(
       lastMs: got.length ? Math.max(...got.map((id) => arrived(arrivals, id)!)) - t0 : NaN,
     };
   });
-  return { rate, sent: batch.length, errors, mutation: { p50: percentile(mutationMs, 50), p99: percentile(mutationMs, 99) }, channels, cpu };
+  return {
+    rate,
+    sent: batch.length,
+    errors,
+    mutation: { p50: percentile(mutationMs, 50), p99: percentile(mutationMs, 99) },
+    channels,
+    cpu,
+  };
 }
 
 const sustained = (s: Step) => s.errors === 0 && s.channels.every((c) => c.received === s.sent && c.p99 < SUSTAINED_MS);
@@ -255,7 +304,13 @@ async function measureWrites(send: (id: string) => Promise<{ errors?: unknown }>
   );
   const elapsed = (performance.now() - t0) / 1000;
   ms.sort((a, b) => a - b);
-  return { perSecond: ms.length / elapsed, p50: percentile(ms, 50), p99: percentile(ms, 99), errors, cpuPerWrite: (cpuMs(api.serverPid()) - cpu0) / Math.max(1, ms.length) };
+  return {
+    perSecond: ms.length / elapsed,
+    p50: percentile(ms, 50),
+    p99: percentile(ms, 99),
+    errors,
+    cpuPerWrite: (cpuMs(api.serverPid()) - cpu0) / Math.max(1, ms.length),
+  };
 }
 
 function record(
@@ -275,7 +330,13 @@ function record(
     for (const c of s.channels) {
       const target = s.rate === 100 ? `p99 ≤ ${TARGET_MS} ms` : `p99 < ${SUSTAINED_MS} ms (step)`;
       const pass = s.rate === 100 ? c.p99 <= TARGET_MS && c.received === s.sent : c.p99 < SUSTAINED_MS && c.received === s.sent;
-      report.add(SECTION, `${s.rate}/s: change → ${c.channel} (${c.received}/${s.sent})`, `p50 ${fmt.ms(c.p50)}, p99 ${fmt.ms(c.p99)}`, target, verdict(pass));
+      report.add(
+        SECTION,
+        `${s.rate}/s: change → ${c.channel} (${c.received}/${s.sent})`,
+        `p50 ${fmt.ms(c.p50)}, p99 ${fmt.ms(c.p99)}`,
+        target,
+        verdict(pass),
+      );
     }
   }
   const best = [...steps].reverse().find(sustained);
@@ -287,7 +348,13 @@ function record(
     '',
     '',
   );
-  report.add(SECTION, `consent writes, one API instance (${WRITERS} clients, closed loop)`, `${fmt.n(writes.perSecond)}/s, p50 ${fmt.ms(writes.p50)}, p99 ${fmt.ms(writes.p99)}${writes.errors ? `, ${writes.errors} errors` : ''}`, '', '');
+  report.add(
+    SECTION,
+    `consent writes, one API instance (${WRITERS} clients, closed loop)`,
+    `${fmt.n(writes.perSecond)}/s, p50 ${fmt.ms(writes.p50)}, p99 ${fmt.ms(writes.p99)}${writes.errors ? `, ${writes.errors} errors` : ''}`,
+    '',
+    '',
+  );
 
   const lockCap = typeof ledger === 'string' ? null : 1000 / ledger.lockMs;
   const why: string[] = [];
@@ -313,7 +380,9 @@ function record(
       ` Highest rate with both p99 under 100 ms: ${best ? `${best.rate}/s` : 'below 100/s'}.` +
       limit +
       ` One API instance sustains ${fmt.n(writes.perSecond)} consent writes/s with ${WRITERS} clients (p99 ${fmt.ms(writes.p99)}; ${fmt.ms(writes.cpuPerWrite)} of API CPU per write)` +
-      (lockCap ? `; every consent write holds the one ledger lock for ${fmt.ms((ledger as LedgerWrite).lockMs)} (section 2), which caps writes deployment-wide, whatever the number of API instances, at about ${fmt.n(lockCap)}/s.` : '.'),
+      (lockCap
+        ? `; every consent write holds the one ledger lock for ${fmt.ms((ledger as LedgerWrite).lockMs)} (section 2), which caps writes deployment-wide, whatever the number of API instances, at about ${fmt.n(lockCap)}/s.`
+        : '.'),
   );
   report.notes.push(
     `Propagation: ${layout} on the benchmark database; each change is \`grantConsent\` of \`${PURPOSE}\` for a distinct customer, sent on schedule (open loop) by the consent center's key, ` +

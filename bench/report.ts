@@ -32,7 +32,10 @@ export class Report {
     return [
       '| Measure | Result | Target | |',
       '|---|---|---|---|',
-      ...rows.map((r, i) => `| ${i === 0 || rows[i - 1].section !== r.section ? `**${r.section}** ` : ''}${r.metric} | ${r.value} | ${r.target} | ${r.verdict} |`),
+      ...rows.map(
+        (r, i) =>
+          `| ${i === 0 || rows[i - 1].section !== r.section ? `**${r.section}** ` : ''}${r.metric} | ${r.value} | ${r.target} | ${r.verdict} |`,
+      ),
     ].join('\n');
   }
 
@@ -59,7 +62,7 @@ ${this.notes.map((n) => `- ${n}`).join('\n')}
 `;
     fs.mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
     fs.writeFileSync(path.join(ROOT, 'docs/BENCHMARKS.md'), md);
-    console.log('\n' + table + '\n');
+    console.log(`\n${table}\n`);
   }
 }
 

@@ -3,7 +3,7 @@
 // variants.ts), the real server with its background workers (src/main.ts), and
 // `npm start`'s command on the embedded database.
 import type { Target } from './database.ts';
-import { freePort, graphqlUrl, startChild, TSX, type Child } from './children.ts';
+import { freePort, graphqlUrl, startChild, type Child } from './children.ts';
 import { sleep } from './lib.ts';
 import { load, type LoadResult } from './load.ts';
 import { ADMIN, BODY, HEADERS, HMAC_KEYS, PAGE_SIZE, PROOF_KEY } from './settings.ts';
@@ -31,7 +31,7 @@ export const PRODUCTION = {
 export function startVariant(target: Target, variant: Variant): Promise<Child> {
   return startChild(
     process.execPath,
-    ['--import', 'tsx', 'bench/server.ts'],
+    ['bench/server.ts'],
     { ...target.env(variant), ...PRODUCTION, BENCH_VARIANT: variant, PORT: '0', LOG_LEVEL: 'warn' },
     (out) => Number(/READY (\d+)/.exec(out)?.[1]) || undefined,
   );
@@ -50,7 +50,7 @@ export async function startApi(target: Target, env: Record<string, string>): Pro
   const port = await freePort();
   return startChild(
     process.execPath,
-    ['--import', 'tsx', 'src/main.ts'],
+    ['src/main.ts'],
     {
       ...target.env('api'),
       ...PRODUCTION,
@@ -65,7 +65,17 @@ export async function startApi(target: Target, env: Record<string, string>): Pro
   );
 }
 
-/** `npm start`'s command (tsx src/main.ts) on the embedded database; ms from spawn to the first 200 from /health. */
+/** The floor (bench/floor.ts): one SQL statement and JSON.stringify over node:http, on the benchmark's PostgreSQL. */
+export function startFloor(target: Target): Promise<Child> {
+  return startChild(
+    process.execPath,
+    ['bench/floor.ts'],
+    { ...target.env('floor'), NODE_ENV: 'production', PORT: '0' },
+    (out) => Number(/READY (\d+)/.exec(out)?.[1]) || undefined,
+  );
+}
+
+/** `npm start`'s command (node src/main.ts) on the embedded database; ms from spawn to the first 200 from /health. */
 export async function startEmbedded(dataDir: string): Promise<{ child: Child; ms: number }> {
   const port = await freePort();
   const t0 = performance.now();
@@ -79,8 +89,11 @@ export async function startEmbedded(dataDir: string): Promise<{ child: Child; ms
     }
   };
   const polling = poll();
-  const child = await startChild(TSX, ['src/main.ts'], { DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'development', LOG_LEVEL: 'warn', ...UNLIMITED }, () =>
-    healthy ? port : undefined,
+  const child = await startChild(
+    process.execPath,
+    ['src/main.ts'],
+    { DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'development', LOG_LEVEL: 'warn', ...UNLIMITED },
+    () => (healthy ? port : undefined),
   );
   await polling;
   return { child, ms: performance.now() - t0 };
@@ -110,7 +123,8 @@ export async function permittedCount(c: Child): Promise<{ permitted: number; exc
     body: JSON.stringify({ query: '{ customers(first: 0) { totalCount } }' }),
   });
   const body = (await res.json()) as { errors?: unknown[]; data?: any; extensions?: any };
-  if (body.errors || typeof body.data?.customers?.totalCount !== 'number') throw new Error(`counting permitted customers failed: ${JSON.stringify(body).slice(0, 400)}`);
+  if (body.errors || typeof body.data?.customers?.totalCount !== 'number')
+    throw new Error(`counting permitted customers failed: ${JSON.stringify(body).slice(0, 400)}`);
   return { permitted: body.data.customers.totalCount, excluded: body.extensions?.consent?.excludedRows ?? null };
 }
 
@@ -124,10 +138,12 @@ export async function warmUp(c: Child, n: number): Promise<void> {
 }
 
 /** The benchmark query under load; a failed request fails the run, with the server's output. */
-export async function loadServer(c: Child, connections: number, seconds: number): Promise<LoadResult> {
-  const r = await load({ url: graphqlUrl(c), headers: HEADERS, body: BODY, connections, seconds, pid: c.serverPid() });
+export async function loadServer(c: Child, connections: number, seconds: number, body = BODY): Promise<LoadResult> {
+  const r = await load({ url: graphqlUrl(c), headers: HEADERS, body, connections, seconds, pid: c.serverPid() });
   if (r.non2xx || r.errors || r.requests === 0) {
-    throw new Error(`${r.requests} good responses, ${r.non2xx} non-2xx and ${r.errors} errors from ${graphqlUrl(c)} (exit ${c.proc.exitCode ?? c.proc.signalCode ?? 'none'}):\n${c.output().slice(-2000)}`);
+    throw new Error(
+      `${r.requests} good responses, ${r.non2xx} non-2xx and ${r.errors} errors from ${graphqlUrl(c)} (exit ${c.proc.exitCode ?? c.proc.signalCode ?? 'none'}):\n${c.output().slice(-2000)}`,
+    );
   }
   return r;
 }
