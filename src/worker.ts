@@ -16,6 +16,7 @@ import { createLogger } from './app.ts';
 import { loadConfig, type Config } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { Metrics } from './http/metrics.ts';
+import { installProcessHandlers } from './lifecycle.ts';
 import { createMasker } from './masking/index.ts';
 import { pendingMigrations, startDeliveryWorker, type DeliveryWorker } from './propagation/worker.ts';
 import { serveWorkerHttp, type Readiness, type WorkerHttp } from './propagation/worker-http.ts';
@@ -50,7 +51,6 @@ let state: 'starting' | 'waiting for migrations' | 'delivering' | 'draining' = '
 let db: Database | undefined;
 let worker: DeliveryWorker | undefined;
 let server: WorkerHttp | undefined;
-let stopping: Promise<void> | null = null;
 
 /** Database reachability, checked at most once a second whatever the probe rate. */
 let lastPing = { at: 0, ok: false };
@@ -74,19 +74,9 @@ async function readiness(): Promise<Readiness> {
   return { ready: true, state, ...worker!.stats() };
 }
 
-function exitAfterFatal(what: string, error: unknown): void {
-  logger.fatal({ err: error }, what);
-  // Leases and claims of this process run out by themselves; nothing half-done is released.
-  setTimeout(() => process.exit(1), 100).unref();
-  process.exitCode = 1;
-}
-
-process.on('uncaughtException', (error) => exitAfterFatal('uncaught exception; exiting', error));
-process.on('unhandledRejection', (error) => exitAfterFatal('unhandled rejection; exiting', error));
-
 async function shutdown(signal: string): Promise<void> {
   state = 'draining';
-  logger.info({ signal, graceMs: shutdownGraceMs }, 'shutting down: no new work; finishing what is under way');
+  logger.info({ signal, graceMs: shutdownGraceMs }, 'draining: no new work; finishing what is under way');
   // Past the grace period and a margin for closing, leave anyway: whatever is unrecorded is sent again by another worker.
   const force = setTimeout(() => {
     logger.error('shutdown took too long; exiting');
@@ -99,20 +89,9 @@ async function shutdown(signal: string): Promise<void> {
   clearTimeout(force);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    stopping ??= shutdown(signal).then(
-      () => {
-        logger.info('worker stopped');
-        process.exit(process.exitCode ?? 0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  });
-}
+// SIGTERM/SIGINT stop it in order, a second signal exits at once, a fatal error is logged and exits 1
+// (src/lifecycle.ts, as the API's): leases and claims of this process run out by themselves; nothing half-done is released.
+const process_ = installProcessHandlers({ logger, shutdown });
 
 try {
   server = await serveWorkerHttp({
@@ -137,9 +116,9 @@ try {
       logger.warn({ pending }, 'waiting for migrations: start an API instance (npm start) or run npm run db:migrate');
     state = 'waiting for migrations';
     await new Promise((resolve) => setTimeout(resolve, 2000));
-    if (stopping) break;
+    if (process_.stopping()) break;
   }
-  if (!stopping) {
+  if (!process_.stopping()) {
     worker = await startDeliveryWorker(db, logger, createMasker(config.keys.hmac), {
       propagation: config.propagation,
       nats: config.nats,
