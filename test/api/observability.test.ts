@@ -1,6 +1,5 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AccessLog } from '../../src/audit/access-log.ts';
@@ -8,6 +7,7 @@ import type { Database } from '../../src/db/database.ts';
 import { Metrics } from '../../src/http/metrics.ts';
 import { Shutdown } from '../../src/lifecycle.ts';
 import { createServer, type ServerOptions } from '../../src/server.ts';
+import { capturedLogger } from '../support/logs.ts';
 import { createTestApp, keyOf, TEST_PEER_ADDRESS, testConfig, type TestApp } from '../support/app.ts';
 
 // Probes, request ids, the request log line, metrics and the access-record
@@ -18,17 +18,6 @@ beforeAll(async () => {
   app = await createTestApp();
 });
 afterAll(() => app.close());
-
-function capturedLogger() {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, sink), text: () => lines.join(''), lines: () => lines.map((l) => JSON.parse(l)) };
-}
 
 type Yoga = ReturnType<typeof createServer>;
 const peer = { req: { socket: { remoteAddress: TEST_PEER_ADDRESS } } };
@@ -374,23 +363,16 @@ describe('access records in batches', () => {
 
 describe('errors in the process log', () => {
   it('are described, not dumped: a PostgreSQL error loses the row it quotes', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
     const { LOG_SERIALIZERS } = await import('../../src/app.ts');
     // The process logger's serializers (createLogger), over a capturing destination.
-    const logger = pino({ level: 'info', serializers: LOG_SERIALIZERS }, sink);
+    const { logger, text } = capturedLogger({ level: 'info', serializers: LOG_SERIALIZERS });
     const failed = Object.assign(new Error('duplicate key value violates unique constraint "customer_email_key"'), {
       code: '23505',
       detail: 'Key (email)=(alice@example.com) already exists.',
     });
     logger.error({ err: failed }, 'a write failed');
     logger.warn({ error: failed }, 'again');
-    const out = lines.join('');
+    const out = text();
     expect(out).toContain('23505');
     expect(out).not.toContain('alice@example.com');
     expect(out).not.toContain('Key (email)');

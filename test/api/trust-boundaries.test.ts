@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hashIp } from '../../src/consent/proof.ts';
@@ -12,6 +11,7 @@ import { createServer } from '../../src/server.ts';
 import { clientAddress, TrustedProxies } from '../../src/http/trusted-proxies.ts';
 import { createFormToken, createLinkToken, linkExpiry } from '../../src/web/links.ts';
 import { createSubject, GRANT } from '../consent/support.ts';
+import { capturedLogger } from '../support/logs.ts';
 import { createTestApp, keyOf, testConfig, testMasker, testPropagationOptions, type TestApp } from '../support/app.ts';
 
 // What the API trusts from a caller and what it gives away: forwarded
@@ -48,18 +48,6 @@ async function listen(yoga: Yoga): Promise<{ url: string; close(): Promise<void>
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-/** Log lines written by a pino logger, as text. */
-function capturedLogger() {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, sink), text: () => lines.join('') };
 }
 
 const recorder = {
