@@ -3,22 +3,15 @@
 // this machine cannot download). The embedded database needs no command: the
 // server migrates it at start.
 import pg from 'pg';
-import { loadDatabaseConfig } from '../src/config.ts';
+import { requirePostgresUrl } from '../src/config.ts';
 import { migrate } from '../src/db/migrate.ts';
 
 async function main(): Promise<number> {
-  let url: string | undefined;
+  let url: string;
   try {
-    url = loadDatabaseConfig().url;
+    url = requirePostgresUrl('db:migrate');
   } catch (error) {
     console.error((error as Error).message);
-    return 2;
-  }
-  if (!url) {
-    console.error(
-      'DATABASE_URL is not set. Expected a PostgreSQL URL such as postgresql://postgres@127.0.0.1:5432/consentql; ' +
-        'set it (DATABASE_URL=... npm run db:migrate) and run again.',
-    );
     return 2;
   }
   // One client, not a pool: the advisory lock and the transactions must share a session.

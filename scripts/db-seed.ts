@@ -5,7 +5,7 @@
 // Refuses under NODE_ENV=production (the demo clients' keys are published)
 // unless forced with --allow-demo-clients.
 import pg from 'pg';
-import { loadDatabaseConfig } from '../src/config.ts';
+import { requirePostgresUrl } from '../src/config.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { DEFAULT_SEED_CUSTOMERS, DEMO_PERSONAS, SeedRefusedError, seed } from '../src/db/seed.ts';
 import { ALLOW_DEMO_CLIENTS_FLAG, DEMO_CLIENTS, demoSeedRefusal } from '../src/db/demo-clients.ts';
@@ -42,18 +42,11 @@ async function main(): Promise<number> {
     console.error(refusal);
     return 3;
   }
-  let url: string | undefined;
+  let url: string;
   try {
-    url = loadDatabaseConfig().url;
+    url = requirePostgresUrl('db:seed');
   } catch (error) {
-    console.error((error as Error).message);
-    return 2;
-  }
-  if (!url) {
-    console.error(
-      'DATABASE_URL is not set. Expected a PostgreSQL URL such as postgresql://postgres@127.0.0.1:5432/consentql; ' +
-        'set it (DATABASE_URL=... npm run db:seed) and run again. (The embedded database is seeded by `npm start` itself.)',
-    );
+    console.error(`${(error as Error).message} (The embedded database is seeded by \`npm start\` itself.)`);
     return 2;
   }
   // One client, not a pool: the migration lock and the seed transaction each need one session.

@@ -398,6 +398,21 @@ export function loadDatabaseConfig(env: NodeJS.ProcessEnv = process.env): Databa
   return databaseOf(parsed.data);
 }
 
+/**
+ * DATABASE_URL for a command that works on PostgreSQL only (`npm run <command>`):
+ * the URL, or an error that says what to set.
+ */
+export function requirePostgresUrl(command: string, env: NodeJS.ProcessEnv = process.env): string {
+  const { url } = loadDatabaseConfig(env);
+  if (!url) {
+    throw new Error(
+      'DATABASE_URL is not set. Expected a PostgreSQL URL such as postgresql://postgres@127.0.0.1:5432/consentql; ' +
+        `set it (DATABASE_URL=... npm run ${command}) and run again.`,
+    );
+  }
+  return url;
+}
+
 /** 50 requests per second per client (burst 100) unless set; off by default under NODE_ENV=test, whose suites send bursts. */
 function rateLimitOf(env: Environment, rate: string | undefined, burst: number | undefined): Config['limits']['rateLimit'] {
   const setting = rate ?? (env === 'test' ? 'off' : '50');

@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import { createLogger } from './app.ts';
 import { loadConfig, type Config } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
+import { databaseProbe } from './http/health.ts';
 import { Metrics } from './http/metrics.ts';
 import { installProcessHandlers } from './lifecycle.ts';
 import { createMasker } from './masking/index.ts';
@@ -52,25 +53,12 @@ let db: Database | undefined;
 let worker: DeliveryWorker | undefined;
 let server: WorkerHttp | undefined;
 
-/** Database reachability, checked at most once a second whatever the probe rate. */
-let lastPing = { at: 0, ok: false };
-async function databaseAnswers(): Promise<boolean> {
-  if (!db) return false;
-  if (Date.now() - lastPing.at < 1000) return lastPing.ok;
-  const ok = await Promise.race([
-    db.pool.query('SELECT 1').then(
-      () => true,
-      () => false,
-    ),
-    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
-  ]);
-  lastPing = { at: Date.now(), ok };
-  return ok;
-}
+/** Database reachability within the readiness timeout; probes arriving while one runs share its answer (src/http/health.ts). */
+let probe: (() => Promise<{ up: boolean }>) | undefined;
 
 async function readiness(): Promise<Readiness> {
   if (state !== 'delivering') return { ready: false, state };
-  if (!(await databaseAnswers())) return { ready: false, state: 'database unreachable' };
+  if (!probe || !(await probe()).up) return { ready: false, state: 'database unreachable' };
   return { ready: true, state, ...worker!.stats() };
 }
 
@@ -110,6 +98,7 @@ try {
     onPoolError: (error) => logger.warn({ err: error }, 'a pooled database connection failed; the pool replaces it'),
   });
   metrics.attachDatabase(db, logger);
+  probe = databaseProbe(db, config.http.readinessTimeoutMs);
   // API instances migrate at start; a worker started first (or alongside an older API) waits for them.
   for (let pending = await pendingMigrations(db); pending.length > 0; pending = await pendingMigrations(db)) {
     if (state !== 'waiting for migrations')

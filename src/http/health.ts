@@ -26,7 +26,7 @@ export interface HealthOptions {
 export const READINESS_TIMEOUT_DEFAULT_MS = 2_000;
 
 /** One database probe at a time: probes arriving while one runs share its answer (a hung database is not queried once per probe). */
-function databaseProbe(db: Database, timeoutMs: number): () => Promise<{ up: boolean; latencyMs: number }> {
+export function databaseProbe(db: Database, timeoutMs: number): () => Promise<{ up: boolean; latencyMs: number }> {
   let running: Promise<{ up: boolean; latencyMs: number }> | null = null;
   return () => {
     running ??= (async () => {
