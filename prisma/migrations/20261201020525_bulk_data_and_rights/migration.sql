@@ -6,8 +6,9 @@ CREATE TYPE "ExtractStatus" AS ENUM ('RUNNING', 'COMPLETE', 'FAILED');
 -- CreateEnum
 CREATE TYPE "ErasureStatus" AS ENUM ('PENDING', 'DONE');
 
--- AlterTable
-ALTER TABLE "access_record" ADD COLUMN     "fields_returned" TEXT[];
+-- AlterTable (subject_ids is dropped below, once access_subject holds its contents)
+ALTER TABLE "access_record" ADD COLUMN     "fields_returned" TEXT[],
+ADD COLUMN     "subjects" INTEGER NOT NULL DEFAULT 0;
 
 -- AlterTable
 ALTER TABLE "consent_event" ADD COLUMN     "imported_at" TIMESTAMP(3),
@@ -23,6 +24,15 @@ CREATE TABLE "access_subject" (
 
     CONSTRAINT "access_subject_pkey" PRIMARY KEY ("customer_id","occurred_at","record_id")
 );
+
+-- Access records written before this migration named their subjects in access_record.subject_ids:
+-- each becomes an access_subject row, with the fields returned and masked unknown (NULL).
+INSERT INTO "access_subject" ("record_id", "customer_id", "returned", "masked", "occurred_at")
+SELECT a."id", s.id::uuid, NULL, NULL, a."occurred_at"
+  FROM "access_record" a, unnest(a."subject_ids") AS s(id)
+ON CONFLICT DO NOTHING;
+UPDATE "access_record" SET "subjects" = cardinality("subject_ids") WHERE cardinality("subject_ids") > 0;
+ALTER TABLE "access_record" DROP COLUMN "subject_ids";
 
 -- CreateTable
 CREATE TABLE "extract" (
