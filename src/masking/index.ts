@@ -12,9 +12,10 @@ export { REDACTED } from './strategies.ts';
  * A masker for one keyring; create it once per process so that its token
  * cache is shared by all requests. Values of a shape a mask does not expect
  * (a number where a string belongs, an unknown strategy) mask to null.
+ * `tokenCacheSize: 0` keeps no cache, for values that come once each (a bulk extract's subjects).
  */
-export function createMasker(keyring: HmacKeyring): Masker {
-  const tokenize = createTokenizer(keyring);
+export function createMasker(keyring: HmacKeyring, options: { tokenCacheSize?: number } = {}): Masker {
+  const tokenize = createTokenizer(keyring, options.tokenCacheSize);
   return {
     apply(spec, value, purposeKey) {
       if (value === null || value === undefined) return null;
