@@ -3,9 +3,12 @@ import type { Plugin } from 'graphql-yoga';
 import type { Database } from '../db/database.ts';
 import { ConsentQLError } from '../errors.ts';
 import type { Context } from '../schema/context.ts';
+import { fieldNames, unionOf, type SubjectAccess } from '../schema/consent-plugin/request-consent.ts';
 
-// Who read whose data for which purpose: one access_record row per read,
-// written off the request path. Records wait in memory and go to the database
+// Who read whose data for which purpose: one access_record row per read, and
+// one access_subject row per subject of it (which tagged fields of that
+// subject were returned in clear and which masked), written off the request
+// path, both tables in one statement. Records wait in memory and go to the database
 // in batches (one multi-row INSERT, through unnest) every `flushIntervalMs`,
 // or as soon as `batchSize` are waiting. A failed batch stays queued and is
 // tried again at the next flush: a record is only ever removed from the
@@ -27,9 +30,16 @@ export interface AccessRecord {
   clientId: string | null;
   purposeKey: string;
   operation: string | null;
-  subjectIds: string[];
   fieldsMasked: number;
   rowsExcluded: number | null;
+  /** When the read was decided; both tables carry it. Defaults to when the record is queued. */
+  occurredAt?: Date;
+  /**
+   * Per subject the read returned, the tagged fields (`Customer.email`)
+   * returned in clear and masked: one access_subject row each. Sets are read
+   * when the batch is written, off the request path.
+   */
+  subjects: readonly SubjectAccess[];
 }
 
 export interface AccessLogOptions {
@@ -43,12 +53,67 @@ export interface AccessLogOptions {
 
 export const ACCESS_LOG_DEFAULTS = { flushIntervalMs: 200, batchSize: 500, maxQueue: 50_000 } as const;
 
-const INSERT = `INSERT INTO access_record (client_id, purpose_key, operation, subject_ids, fields_masked, rows_excluded)
-SELECT r.client_id, r.purpose_key, r.operation,
-       ARRAY(SELECT t.id FROM jsonb_array_elements_text(r.subject_ids) WITH ORDINALITY AS t(id, n) ORDER BY t.n),
-       r.fields_masked, r.rows_excluded
-  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::int[], $6::int[])
-       AS r(client_id, purpose_key, operation, subject_ids, fields_masked, rows_excluded)`;
+/**
+ * One statement per batch writes both tables: the records take their ids from
+ * the sequence in a materialised CTE (one nextval per record, in input
+ * order), so the per-subject rows can name their record without a round trip
+ * back. Per-subject field lists travel as comma-joined text (a GraphQL
+ * coordinate holds no comma), which keeps them flat arrays of parameters.
+ */
+const INSERT = `WITH r AS MATERIALIZED (
+  SELECT nextval(pg_get_serial_sequence('access_record', 'id')) AS id, r.*
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::text[], $8::timestamp[])
+         WITH ORDINALITY AS r(client_id, purpose_key, operation, subjects, fields_masked, rows_excluded, fields_returned, occurred_at, n)
+), written AS (
+  INSERT INTO access_record (id, client_id, purpose_key, operation, subjects, fields_masked, rows_excluded, fields_returned, occurred_at)
+  SELECT r.id, r.client_id, r.purpose_key, r.operation, r.subjects, r.fields_masked, r.rows_excluded,
+         string_to_array(r.fields_returned, ','), r.occurred_at
+    FROM r
+)
+INSERT INTO access_subject (record_id, customer_id, returned, masked, occurred_at)
+SELECT r.id, s.customer_id, string_to_array(s.returned, ','), string_to_array(s.masked, ','), r.occurred_at
+  FROM unnest($9::int[], $10::uuid[], $11::text[], $12::text[]) AS s(record_n, customer_id, returned, masked)
+  JOIN r ON r.n = s.record_n
+  -- A subject erased since the read gets no row: the key-share lock waits for an erasure in
+  -- progress (src/rights/erase.ts deletes the customer row first), then finds no customer.
+  JOIN customer c ON c.id = s.customer_id
+   FOR KEY SHARE OF c`;
+
+/** Subject rows beyond which a batch is written without more records: one statement stays bounded. */
+const MAX_SUBJECT_ROWS_PER_BATCH = 20_000;
+
+/** Parameters of INSERT for a batch. */
+export function insertParameters(batch: readonly AccessRecord[]): unknown[] {
+  const recordN: number[] = [];
+  const customers: string[] = [];
+  const returned: string[] = [];
+  const masked: string[] = [];
+  const fieldsReturned: string[] = [];
+  batch.forEach((record, index) => {
+    const subjects = record.subjects;
+    for (const subject of subjects) {
+      recordN.push(index + 1);
+      customers.push(subject.subjectId);
+      returned.push(fieldNames(subject.returned).join(','));
+      masked.push(fieldNames(subject.masked).join(','));
+    }
+    fieldsReturned.push(fieldNames(unionOf(subjects.map((s) => s.returned))).join(','));
+  });
+  return [
+    batch.map((r) => r.clientId),
+    batch.map((r) => r.purposeKey),
+    batch.map((r) => r.operation),
+    batch.map((r) => r.subjects.length),
+    batch.map((r) => r.fieldsMasked),
+    batch.map((r) => r.rowsExcluded),
+    fieldsReturned,
+    batch.map((r) => (r.occurredAt ?? new Date()).toISOString()),
+    recordN,
+    customers,
+    returned,
+    masked,
+  ];
+}
 
 export class AccessLog {
   private readonly queue: AccessRecord[] = [];
@@ -96,7 +161,7 @@ export class AccessLog {
 
   /** Queues the record of one read (never throws, never waits). */
   record(record: AccessRecord): void {
-    this.queue.push(record);
+    this.queue.push(record.occurredAt ? record : { ...record, occurredAt: new Date() });
     if (this.closed) {
       // A read that finished during shutdown: written by the final flush, which is still to come or under way.
       void this.flush();
@@ -115,9 +180,10 @@ export class AccessLog {
       clientId: ctx.client?.id ?? null,
       purposeKey: consent.purpose.key,
       operation: operationName ?? null,
-      subjectIds: consent.subjectIds(),
       fieldsMasked: consent.maskedFields,
       rowsExcluded: consent.excludedRows,
+      occurredAt: new Date(),
+      subjects: consent.subjectAccess(),
     });
   }
 
@@ -174,16 +240,9 @@ export class AccessLog {
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
-      const batch = this.queue.slice(0, this.batchSize);
+      const batch = this.nextBatch();
       try {
-        await this.db.pool.query(INSERT, [
-          batch.map((r) => r.clientId),
-          batch.map((r) => r.purposeKey),
-          batch.map((r) => r.operation),
-          batch.map((r) => JSON.stringify(r.subjectIds)),
-          batch.map((r) => r.fieldsMasked),
-          batch.map((r) => r.rowsExcluded),
-        ]);
+        await this.db.pool.query(INSERT, insertParameters(batch));
       } catch (error) {
         this.failedSince ??= Date.now();
         this.failures += 1;
@@ -204,6 +263,18 @@ export class AccessLog {
         this.failedSince = null;
       }
     }
+  }
+
+  /** Up to batchSize records, fewer when their subjects pass MAX_SUBJECT_ROWS_PER_BATCH (at least one record). */
+  private nextBatch(): AccessRecord[] {
+    let subjects = 0;
+    let end = 0;
+    while (end < this.queue.length && end < this.batchSize) {
+      subjects += this.queue[end].subjects.length;
+      if (end > 0 && subjects > MAX_SUBJECT_ROWS_PER_BATCH) break;
+      end += 1;
+    }
+    return this.queue.slice(0, end);
   }
 
   private reportSaturation(): void {

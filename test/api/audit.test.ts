@@ -10,7 +10,7 @@ afterAll(() => app.close());
 describe('access records', () => {
   it('records who read whose data for which purpose, after the response', async () => {
     const operation = `AuditProbe${Date.now()}`;
-    const { body } = await app.graphql(`query ${operation} { customers(first: 2) { edges { node { id email } } } }`, {
+    const { body } = await app.graphql(`query ${operation} { customers(first: 2) { edges { node { id email city } } } }`, {
       client: 'analytics-app',
       purpose: 'analytics',
     });
@@ -18,7 +18,7 @@ describe('access records', () => {
     let record: any;
     for (let attempt = 0; attempt < 50 && !record; attempt++) {
       const { rows } = await app.db.pool.query(
-        `SELECT a.purpose_key, a.subject_ids, a.fields_masked, a.rows_excluded, c.name AS client
+        `SELECT a.purpose_key, a.subjects, a.fields_masked, a.rows_excluded, a.fields_returned, c.name AS client
            FROM access_record a JOIN api_client c ON c.id = a.client_id WHERE a.operation = $1`,
         [operation],
       );
@@ -28,8 +28,10 @@ describe('access records', () => {
     expect(record).toEqual({
       purpose_key: 'analytics',
       client: 'analytics-app',
-      subject_ids: returned,
+      subjects: returned.length,
       fields_masked: 2,
+      // email is tokenised for analytics; city serves it.
+      fields_returned: ['Customer.city'],
       // Not counted (no explanation asked for): unknown, not zero.
       rows_excluded: null,
     });

@@ -1468,7 +1468,11 @@ afterAll(async () => {
   const ids = ownPlans.map((p) => p.id);
   // Give the audit trail's writes of the last requests time to land, then remove our rows.
   await new Promise((resolve) => setTimeout(resolve, 200));
-  await app.db.pool.query('DELETE FROM access_record WHERE subject_ids && $1::text[]', [ids]);
+  await app.db.pool.query(
+    'DELETE FROM access_record WHERE id IN (SELECT record_id FROM access_subject WHERE customer_id = ANY($1::uuid[]))',
+    [ids],
+  );
+  await app.db.pool.query('DELETE FROM access_subject WHERE customer_id = ANY($1::uuid[])', [ids]);
   await app.db.pool.query('DELETE FROM customer WHERE external_id LIKE $1', [`${PREFIX}%`]);
   const left = await app.db.pool.query('SELECT count(*)::int AS n FROM consent_state WHERE customer_id = ANY($1::uuid[])', [ids]);
   expect(left.rows[0].n).toBe(0);

@@ -350,7 +350,7 @@ describe('access records in batches', () => {
       clientId: null,
       purposeKey: 'support',
       operation: 'Lost',
-      subjectIds: ['00000000-0000-0000-0000-000000000001'],
+      subjects: [{ subjectId: '00000000-0000-0000-0000-000000000001', returned: [], masked: [] }],
       fieldsMasked: 0,
       rowsExcluded: null,
     });

@@ -84,9 +84,11 @@ describe('change feed', () => {
     ]);
     await expect
       .poll(async () => {
-        const { rows } = await app.db.pool.query(`SELECT 1 FROM access_record WHERE purpose_key = 'marketing' AND $1 = ANY(subject_ids)`, [
-          b.id,
-        ]);
+        const { rows } = await app.db.pool.query(
+          `SELECT 1 FROM access_record a JOIN access_subject s ON s.record_id = a.id
+           WHERE a.purpose_key = 'marketing' AND s.customer_id = $1`,
+          [b.id],
+        );
         return rows.length;
       })
       .toBeGreaterThan(0);

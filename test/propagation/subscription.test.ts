@@ -56,9 +56,11 @@ describe('consentChanged over server-sent events', () => {
     // Every pushed event is a read of the subject's data: recorded like any other.
     await expect
       .poll(async () => {
-        const { rows } = await app.db.pool.query(`SELECT 1 FROM access_record WHERE purpose_key = 'marketing' AND $1 = ANY(subject_ids)`, [
-          subject.id,
-        ]);
+        const { rows } = await app.db.pool.query(
+          `SELECT 1 FROM access_record a JOIN access_subject s ON s.record_id = a.id
+           WHERE a.purpose_key = 'marketing' AND s.customer_id = $1`,
+          [subject.id],
+        );
         return rows.length;
       })
       .toBeGreaterThanOrEqual(2);

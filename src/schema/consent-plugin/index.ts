@@ -2,10 +2,11 @@ import './global-types.ts';
 import SchemaBuilder, { BasePlugin, isThenable, type PothosOutputFieldConfig, type PothosTypeConfig, type SchemaTypes } from '@pothos/core';
 import { getNamedType, isListType, isNonNullType, isObjectType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { maskFitsType, type MaskableType, type MaskSpec, type Masker } from '../../masking/index.ts';
+import { decideNotice } from '../../policy/index.ts';
 import { describeTag } from './describe.ts';
 import { ConsentQLError } from '../../errors.ts';
 import { ConsentSchemaError } from './errors.ts';
-import type { RequestConsent } from './request-consent.ts';
+import { fieldNumber, type RequestConsent } from './request-consent.ts';
 import {
   TAG_EXTENSION,
   type FieldTag,
@@ -81,16 +82,25 @@ export class PothosConsentPlugin<Types extends SchemaTypes> extends BasePlugin<T
     if (!personalData) return resolver;
     const subjectOf = personalData.subject;
     const notice = personalData.notice ?? false;
+    const carriedPseudonym = personalData.pseudonym;
 
     if (tag === 'surrogate-key' || tag === 'pseudonym') {
       // Names the subject: only where the subject may be processed at all.
       return (parent, args, context, info) => {
-        const consent = requireSubject(context, subjectOf(parent), notice);
+        const subjectId = subjectOf(parent);
+        if (subjectId === null) {
+          // A notice of an erased subject: no id left, only the pseudonyms it carries.
+          const { consent } = context as unknown as ConsentContext;
+          return tag === 'pseudonym' && notice && consent ? (carriedPseudonym?.(parent, consent.purpose.key) ?? null) : null;
+        }
+        const consent = requireSubject(context, subjectId, notice);
         if (tag === 'surrogate-key') return resolver(parent, args, context, info);
-        return (context as unknown as ConsentContext).masker.pseudonym(subjectOf(parent), consent.purpose.key);
+        return (context as unknown as ConsentContext).masker.pseudonym(subjectId, consent.purpose.key);
       };
     }
     const { mask } = tag;
+    // Numbered once, at build time: the access record lists each subject's fields by it.
+    const field = fieldNumber(`${fieldConfig.parentType}.${fieldConfig.name}`);
 
     return (parent, args, context, info) => {
       const { consent, masker } = context as unknown as ConsentContext;
@@ -99,7 +109,11 @@ export class PothosConsentPlugin<Types extends SchemaTypes> extends BasePlugin<T
         return null;
       }
       const subjectId = subjectOf(parent);
-      const decision = notice ? consent.noticeDecision(subjectId, tag) : consent.decision(subjectId, tag);
+      if (subjectId === null) {
+        // A notice of an erased subject: decided by the tag alone, with no subject to record; never on other types.
+        return notice && decideNotice(consent.purpose, tag).effect === 'allow' ? resolver(parent, args, context, info) : null;
+      }
+      const decision = notice ? consent.noticeDecision(subjectId, tag, field) : consent.decision(subjectId, tag, field);
       if (decision.effect === 'allow') return resolver(parent, args, context, info);
       consent.recordMask(info, decision);
       // A subject without a legal basis gets no value in any form: no token, no partial value.

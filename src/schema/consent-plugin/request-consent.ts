@@ -11,6 +11,72 @@ export interface MaskedPath {
 
 const SLOT: Record<FieldClass, 0 | 1 | 2> = { 'not-served': 0, ordinary: 1, sensitive: 2 };
 
+// Tagged fields by number, assigned when a schema is built (the same
+// coordinate always gets the same number): what a request did with a
+// subject's fields is then a bitset, one OR per field on the hot path,
+// turned back into names only when the access record is written.
+const coordinates: string[] = [];
+const numbers = new Map<string, number>();
+
+/** The number of a tagged field's coordinate (`Customer.email`), for `decision`; called at schema build time. */
+export function fieldNumber(coordinate: string): number {
+  let n = numbers.get(coordinate);
+  if (n === undefined) {
+    n = coordinates.length;
+    coordinates.push(coordinate);
+    numbers.set(coordinate, n);
+  }
+  return n;
+}
+
+/** A set of tagged fields: 32 field numbers per word. */
+export type FieldSet = readonly number[];
+
+function mark(set: number[], n: number): void {
+  const word = n >>> 5;
+  while (set.length <= word) set.push(0);
+  set[word] |= 1 << (n & 31);
+}
+
+/** The coordinates in a set, sorted. */
+export function fieldNames(set: FieldSet): string[] {
+  const names: string[] = [];
+  for (let word = 0; word < set.length; word++) {
+    for (let bit = 0; set[word] !== 0 && bit < 32; bit++) {
+      if (set[word] & (1 << bit)) names.push(coordinates[word * 32 + bit]);
+    }
+  }
+  return names.sort();
+}
+
+/** The union of sets. */
+export function unionOf(sets: Iterable<FieldSet>): number[] {
+  const union: number[] = [];
+  for (const set of sets) {
+    for (let word = 0; word < set.length; word++) union[word] = (union[word] ?? 0) | set[word];
+  }
+  return union;
+}
+
+/**
+ * What one request did with one subject's tagged fields: those returned in
+ * clear and those masked, for the per-subject access record.
+ */
+export interface SubjectAccess {
+  subjectId: string;
+  returned: FieldSet;
+  masked: FieldSet;
+}
+
+/** Per subject: its decisions by field class, and the fields returned and masked. */
+interface SubjectEntry {
+  decisions: [Decision?, Decision?, Decision?];
+  returned: number[];
+  masked: number[];
+}
+
+const NONE: FieldSet = [];
+
 /**
  * The consent side of one request: the declared purpose, the subjects whose
  * rows were loaded (with their consent), and what was masked. Decisions are
@@ -19,7 +85,7 @@ const SLOT: Record<FieldClass, 0 | 1 | 2> = { 'not-served': 0, ordinary: 1, sens
  */
 export class RequestConsent {
   private readonly subjects = new Map<string, Subject>();
-  private readonly decisions = new Map<string, [Decision?, Decision?, Decision?]>();
+  private readonly entries = new Map<string, SubjectEntry>();
   /** Subjects of which something was returned without a field decision (a key, a notice). */
   private readonly referenced = new Set<string>();
   maskedFields = 0;
@@ -47,42 +113,67 @@ export class RequestConsent {
    * rows loaded but not returned (a connection's look-ahead row) are not.
    */
   subjectIds(): string[] {
-    return [...new Set([...this.decisions.keys(), ...this.referenced])].sort();
+    return [...new Set([...this.entries.keys(), ...this.referenced])].sort();
+  }
+
+  /**
+   * Per subject returned, the tagged fields returned in clear and masked
+   * (empty for a subject only named by a key or a notice). The sets are
+   * handed over, not copied: after `reset()` this request fills new ones.
+   */
+  subjectAccess(): SubjectAccess[] {
+    const out: SubjectAccess[] = [];
+    for (const [subjectId, entry] of this.entries) out.push({ subjectId, returned: entry.returned, masked: entry.masked });
+    for (const subjectId of this.referenced) {
+      if (!this.entries.has(subjectId)) out.push({ subjectId, returned: NONE, masked: NONE });
+    }
+    return out;
   }
 
   reference(subjectId: string): void {
     this.referenced.add(subjectId);
   }
 
-  decision(subjectId: string, tag: FieldTag): Decision {
-    return this.decisionOf(subjectId, fieldClass(this.purpose, tag));
+  /** The decision for one field (`field`: its `fieldNumber`) of a subject, noted as returned or masked. */
+  decision(subjectId: string, tag: FieldTag, field: number): Decision {
+    const entry = this.entryOf(subjectId);
+    const decision = this.decide(entry, subjectId, fieldClass(this.purpose, tag));
+    mark(decision.effect === 'allow' ? entry.returned : entry.masked, field);
+    return decision;
   }
 
   /** Whether the subject has a legal basis for the purpose (ordinary data). */
   permits(subjectId: string): boolean {
-    return this.decisionOf(subjectId, 'ordinary').effect !== 'exclude';
+    return this.decide(this.entryOf(subjectId), subjectId, 'ordinary').effect !== 'exclude';
   }
 
   /** A field of a notice type: decided by its tag alone, the subject noted for the audit. */
-  noticeDecision(subjectId: string, tag: FieldTag): Decision {
+  noticeDecision(subjectId: string, tag: FieldTag, field: number): Decision {
     this.referenced.add(subjectId);
-    return decideNotice(this.purpose, tag);
+    const decision = decideNotice(this.purpose, tag);
+    const entry = this.entryOf(subjectId);
+    mark(decision.effect === 'allow' ? entry.returned : entry.masked, field);
+    return decision;
   }
 
-  private decisionOf(subjectId: string, cls: FieldClass): Decision {
-    let cached = this.decisions.get(subjectId);
-    if (!cached) {
-      cached = [undefined, undefined, undefined];
-      this.decisions.set(subjectId, cached);
+  private entryOf(subjectId: string): SubjectEntry {
+    let entry = this.entries.get(subjectId);
+    if (!entry) {
+      entry = { decisions: [undefined, undefined, undefined], returned: [], masked: [] };
+      this.entries.set(subjectId, entry);
     }
+    return entry;
+  }
+
+  private decide(entry: SubjectEntry, subjectId: string, cls: FieldClass): Decision {
     // A subject we hold no consent for is `undefined` here: the engine excludes.
     // biome-ignore lint/suspicious/noAssignInExpressions: one lookup on the per-field path
-    return (cached[SLOT[cls]] ??= decideClass(this.purpose, cls, this.subjects.get(subjectId), this.now));
+    return (entry.decisions[SLOT[cls]] ??= decideClass(this.purpose, cls, this.subjects.get(subjectId), this.now));
   }
 
   /** Forgets what was returned and masked (not the subjects' consent): a subscription's next event starts afresh. */
   reset(): void {
-    this.decisions.clear();
+    this.entries.clear();
     this.referenced.clear();
     this.maskedFields = 0;
     this.maskedPaths.length = 0;
