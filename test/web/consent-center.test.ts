@@ -115,7 +115,8 @@ describe('GET /consent-center', () => {
   });
 
   it("shows a GDPR subject's purposes and states, with the contract purposes apart", async () => {
-    const response = await app.fetch(link(await persona('CRM-EU-NO-MARKETING')));
+    // Lena's record says German; the page speaks English when asked to.
+    const response = await app.fetch(`${link(await persona('CRM-EU-NO-MARKETING'))}&lang=en`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expectSecurityHeaders(response);
@@ -157,7 +158,7 @@ describe('GET /consent-center', () => {
   });
 
   it("shows a granted consent with its date, and the subject's history", async () => {
-    const page = await (await app.fetch(link(await persona('CRM-EU-MARKETING')))).text();
+    const page = await (await app.fetch(`${link(await persona('CRM-EU-MARKETING'))}&lang=en`)).text();
     expect(stateOf(page, 'marketing')).toBe('On Granted on 10 April 2026');
     expect(formFor(page, 'marketing').get('action')).toBe('WITHDRAW');
     expect(page).toMatch(/<td>10 Apr 2026, 08:30 UTC<\/td><td>Marketing messages: consent given<\/td><td>This page<\/td>/);
