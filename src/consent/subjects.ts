@@ -37,7 +37,7 @@ export async function findSubject(prisma: PrismaClient, ref: SubjectRef): Promis
     const given = id !== null ? `id ${id}` : `externalId ${JSON.stringify(externalId)}`;
     throw new ConsentQLError(
       'NOT_FOUND',
-      `No customer with ${given}. Check the identifier; consent can only be recorded for a known subject.`,
+      `No customer with ${given}. Check the identifier; consent can only be recorded for a known subject (an erased one is not).`,
       { argument: id !== null ? 'subject.id' : 'subject.externalId', received: id ?? externalId },
     );
   }

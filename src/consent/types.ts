@@ -37,20 +37,30 @@ export interface GpcOutcome {
   eventId: bigint | null;
 }
 
-/** The outbox payload of a `consent.changed` event: what downstream systems receive. */
+/**
+ * The outbox payload of a `consent.changed` event: what downstream systems receive.
+ * An erasure's notice (src/rights/erase.ts) is a WITHDRAW flagged `erased`, without
+ * event, ids, regime or source: it names the subject only by `subjectKeys`.
+ */
 export interface ConsentChangePayload {
-  eventId: string;
-  customerId: string;
-  externalId: string;
+  eventId: string | null;
+  customerId: string | null;
+  externalId: string | null;
   purpose: string;
   purposeVersion: number;
   action: ConsentAction;
-  regime: Regime;
+  regime: Regime | null;
   sensitive: boolean;
-  source: ConsentSource;
+  source: ConsentSource | null;
   noticeVersion: string | null;
   expiresAt: string | null;
   recordedAt: string;
+  /** The subject was erased: nothing more will come of them, and nothing of them is kept here. */
+  erased?: boolean;
+  /** An erasure's notice: the subject's pseudonym by purpose (the change's own and consent management's). */
+  subjectKeys?: Record<string, string>;
+  /** The ids of the extracts of the change's purpose that contain the subject. */
+  extracts?: string[];
 }
 
 export const CONSENT_CHANGED_TOPIC = 'consent.changed';

@@ -8,19 +8,27 @@ import type { Masker } from '../masking/index.ts';
  * our id or the CRM's.
  */
 export interface ConsentNotice {
-  subject: string;
+  subject: string | null;
   purpose: string;
   purposeVersion: number;
   action: ConsentChangePayload['action'];
   recordedAt: string;
+  /** The subject was erased (the action is then WITHDRAW): delete what you hold of them. */
+  erased: boolean;
+  /** Your extracts of the purpose that contain the subject. */
+  extracts: string[];
 }
 
 export function noticeOf(change: ConsentChangePayload, masker: Masker): ConsentNotice {
   return {
-    subject: masker.pseudonym(change.customerId, change.purpose),
+    // An erased subject's id is gone: its notice carries the pseudonym, computed at erasure.
+    subject:
+      change.customerId === null ? (change.subjectKeys?.[change.purpose] ?? null) : masker.pseudonym(change.customerId, change.purpose),
     purpose: change.purpose,
     purposeVersion: change.purposeVersion,
     action: change.action,
     recordedAt: change.recordedAt,
+    erased: change.erased === true,
+    extracts: change.extracts ?? [],
   };
 }

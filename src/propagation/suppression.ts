@@ -16,14 +16,30 @@ import type { DeploymentMode, PurposeDefinition } from '../policy/types.ts';
 export type SuppressionStatus = 'SUPPRESSED' | 'CONTACTABLE';
 
 export interface SuppressionEntry {
-  customerId: string;
-  externalId: string;
-  emailSha256: string;
+  /** Null for an erased subject, named only by `subjectKeys`. */
+  customerId: string | null;
+  externalId: string | null;
+  emailSha256: string | null;
   status: SuppressionStatus;
-  /** Why the engine says no (NO_CONSENT, WITHDRAWN, OPTED_OUT, EXPIRED…); null when contactable. */
-  reason: MaskReason | null;
+  /** Why the engine says no (NO_CONSENT, WITHDRAWN, OPTED_OUT, EXPIRED…), or ERASED; null when contactable. */
+  reason: MaskReason | 'ERASED' | null;
   /** A contactable subject whose consent expires: contact only until then. */
   contactableUntil: Date | null;
+  /** An erased subject: its pseudonyms, from the erasure's notice. */
+  subjectKeys?: Record<string, string>;
+}
+
+/** An erased subject, from its erasure notice: suppressed for good, named only by its pseudonyms. */
+export function erasedEntry(subjectKeys: Record<string, string> | undefined): SuppressionEntry {
+  return {
+    customerId: null,
+    externalId: null,
+    emailSha256: null,
+    status: 'SUPPRESSED',
+    reason: 'ERASED',
+    contactableUntil: null,
+    subjectKeys: subjectKeys ?? {},
+  };
 }
 
 const SCAN_CHUNK = 500;

@@ -2,6 +2,7 @@ import { isObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { decideNotice, PURPOSES } from '../../src/policy/index.ts';
 import { noticeOf } from '../../src/propagation/notice.ts';
+import { erasureNotice } from '../../src/rights/erase.ts';
 import { TAG_EXTENSION, type FieldTag } from '../../src/schema/consent-plugin/index.ts';
 import { buildSchema } from '../../src/schema/index.ts';
 import { testMasker } from '../support/app.ts';
@@ -46,5 +47,21 @@ describe('webhook notices', () => {
     expect(notice.subject).toBe(testMasker().pseudonym(change.customerId, 'marketing'));
     expect(notice.subject).not.toBe(testMasker().pseudonym(change.customerId, 'analytics'));
     expect(JSON.stringify(notice)).not.toMatch(/00000000-0000|CRM-1|GDPR|EMAIL_LINK/);
+  });
+
+  it("of an erasure carry the pseudonym computed at erasure, the extracts, and the flag (the subject's id is gone)", () => {
+    const masker = testMasker();
+    const erased = erasureNotice(masker, change.customerId, { key: 'marketing', version: 1 }, ['7', '9'], new Date(change.recordedAt));
+    expect(erased.customerId).toBeNull();
+    expect(noticeOf(erased, masker)).toEqual({
+      subject: masker.pseudonym(change.customerId, 'marketing'),
+      purpose: 'marketing',
+      purposeVersion: 1,
+      action: 'WITHDRAW',
+      recordedAt: change.recordedAt,
+      erased: true,
+      extracts: ['7', '9'],
+    });
+    expect(JSON.stringify(erased)).not.toContain(change.customerId);
   });
 });

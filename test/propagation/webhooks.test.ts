@@ -79,6 +79,8 @@ describe('webhooks (Standard Webhooks)', () => {
         purposeVersion: 1,
         action: 'WITHDRAW',
         recordedAt: event.recordedAt,
+        erased: false,
+        extracts: [],
       },
     });
     // Neither our id nor the CRM's nor the regime leaves in a notice.

@@ -1,7 +1,7 @@
 import { ConsentQLError } from '../../errors.ts';
 import { latestCursor, pageSize, parseCursor, readChanges } from '../../propagation/changes.ts';
 import type { ConsentChange } from '../../propagation/changes.ts';
-import { statusOf, suppressedPage } from '../../propagation/suppression.ts';
+import { erasedEntry, statusOf, suppressedPage } from '../../propagation/suppression.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { requireConsent } from '../subjects.ts';
@@ -82,9 +82,11 @@ builder.queryFields((t) => ({
       if (args.changesAfter != null) {
         const after = parseCursor(args.changesAfter, 'changesAfter');
         const changes = await readChanges(ctx.db.prisma, after, limit, [purpose.key]);
-        const customers = [...new Set(changes.map((c) => c.customerId))];
+        const customers = [...new Set(changes.flatMap((c) => (c.customerId === null ? [] : [c.customerId])))];
+        // An erased subject is no customer any more: its erasure notice says to suppress it.
+        const erased = changes.filter((c) => c.erased && c.customerId === null).map((c) => erasedEntry(c.subjectKeys));
         return {
-          entries: await statusOf(ctx.db.prisma, purpose, ctx.mode, now, customers),
+          entries: [...(await statusOf(ctx.db.prisma, purpose, ctx.mode, now, customers)), ...erased],
           endCursor: null,
           hasMore: changes.length === limit,
           changesCursor: changes.length > 0 ? changes[changes.length - 1].cursor : String(after),

@@ -112,7 +112,8 @@ export const ConsentChangeRef = builder.objectRef<ConsentChange>('ConsentChange'
   description:
     'A committed consent change, as the change feed, the subscription and the webhooks carry it. A consumer sees the changes of ' +
     'its declared purpose and the subject as its pseudonym under that purpose; the details are for consent management.',
-  personalData: { subject: (c) => c.customerId, notice: true },
+  // An erasure's notice names no id: its pseudonyms were computed when the subject was erased.
+  personalData: { subject: (c) => c.customerId, notice: true, pseudonym: (c, purposeKey) => c.subjectKeys?.[purposeKey] },
   fields: (t) => ({
     cursor: t.exposeString('cursor', {
       purpose: { ...NOTICE, category: 'identifier' },
@@ -128,6 +129,18 @@ export const ConsentChangeRef = builder.objectRef<ConsentChange>('ConsentChange'
     purposeVersion: t.exposeInt('purposeVersion', { purpose: NOTICE }),
     action: t.field({ type: ConsentActionEnum, purpose: NOTICE, resolve: (c) => c.action }),
     recordedAt: t.field({ type: 'DateTime', purpose: NOTICE, resolve: (c) => c.recordedAt }),
+    erased: t.boolean({
+      purpose: NOTICE,
+      resolve: (c) => c.erased === true,
+      description:
+        'The subject was erased (action WITHDRAW, one notice per purpose): delete everything you hold of them. ' +
+        'Their earlier changes are no longer in the feed; no id, only `subject`, names them.',
+    }),
+    extracts: t.stringList({
+      purpose: NOTICE,
+      resolve: (c) => c.extracts ?? [],
+      description: 'The extracts of this purpose that contain the subject (their ids): drop the subject from them.',
+    }),
     eventId: t.id({ purpose: { ...PROOF, category: 'identifier' }, resolve: (c) => c.eventId }),
     customerId: t.id({ purpose: { ...PROOF, category: 'identifier' }, resolve: (c) => c.customerId }),
     externalId: t.exposeString('externalId', { purpose: { ...PROOF, category: 'identifier' }, description: 'The CRM id of the subject.' }),
@@ -155,7 +168,7 @@ export const ChangePageRef = builder.objectRef<ChangePage>('ConsentChangePage').
 
 export const SuppressionEntryRef = builder.objectRef<SuppressionEntry>('SuppressionEntry').implement({
   description: 'A subject the declared purpose must not (or, in an incremental poll, may again) process, named by your pseudonym.',
-  personalData: { subject: (e) => e.customerId, notice: true },
+  personalData: { subject: (e) => e.customerId, notice: true, pseudonym: (e, purposeKey) => e.subjectKeys?.[purposeKey] },
   fields: (t) => ({
     subject: t.string({
       purpose: 'pseudonym',
@@ -176,7 +189,8 @@ export const SuppressionEntryRef = builder.objectRef<SuppressionEntry>('Suppress
     reason: t.string({
       purpose: PROOF,
       resolve: (e) => e.reason,
-      description: 'Why not (NO_CONSENT, WITHDRAWN, OPTED_OUT, EXPIRED…): consent management only, as it can tell age or residence.',
+      description:
+        'Why not (NO_CONSENT, WITHDRAWN, OPTED_OUT, EXPIRED…, ERASED): consent management only, as it can tell age or residence.',
     }),
     customerId: t.id({ purpose: { ...PROOF, category: 'identifier' }, resolve: (e) => e.customerId }),
     externalId: t.exposeString('externalId', { purpose: { ...PROOF, category: 'identifier' } }),

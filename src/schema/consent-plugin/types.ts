@@ -30,8 +30,13 @@ export type FieldPurposeOption = PurposeTagOptions | SubjectKeyTag;
 export type SubjectKeyTag = 'surrogate-key' | 'pseudonym';
 
 export interface PersonalDataOptions<Shape> {
-  /** The data subject (customer id) a row is about. */
-  subject: (row: Shape) => string;
+  /**
+   * The data subject (customer id) a row is about; null only on a notice of an
+   * erased subject, whose id is gone (its fields are then decided by their tags alone).
+   */
+  subject: (row: Shape) => string | null;
+  /** A notice row whose subject is null: the pseudonym it carries for the declared purpose, if any. */
+  pseudonym?: (row: Shape, purposeKey: string) => string | null | undefined;
   /**
    * A notice of a consent change, sent so that a consumer can drop the
    * subject (change feed, subscription, suppression list). Its fields are
