@@ -21,7 +21,7 @@ import { CONSENT_CHANGED_TOPIC, type ConsentChangePayload, type ConsentRequest, 
 // looking its key up, and that lookup is one probe of an index
 // (consent_idempotency's primary key, exact match): nothing scans the ledger
 // while the lock is held.
-const LEDGER_LOCK = 0x436f6e73; // "Cons"
+export const LEDGER_LOCK = 0x436f6e73; // "Cons"
 
 type Tx = Prisma.TransactionClient;
 
@@ -150,6 +150,20 @@ type EventFields = Omit<ConsentRequest, 'subject' | 'purposes' | 'clientId' | 'g
 };
 
 /**
+ * The ids of the purpose's extracts that hold the subject of event row `e`, as a
+ * JSON array of strings, for a withdrawal or an opt-out (empty otherwise): so a
+ * consumer that trained on an extract learns to drop the subject from it. One
+ * probe of extract_member's primary key (customer first), then the extracts by
+ * theirs. An extract whose members commit while this statement waits for the
+ * ledger lock is not seen here; src/extracts/lineage.ts sends those notices.
+ */
+export const EXTRACTS_OF = (e: string) => `CASE WHEN ${e}.action IN ('WITHDRAW', 'OPT_OUT') THEN coalesce((
+    SELECT jsonb_agg(m.extract_id::text ORDER BY m.extract_id)
+      FROM extract_member m JOIN extract x ON x.id = m.extract_id
+     WHERE m.customer_id = ${e}.customer_id AND x.purpose_key = ${e}.purpose_key), '[]'::jsonb)
+  ELSE '[]'::jsonb END`;
+
+/**
  * Appends one event, makes it the state of its scope, queues it for downstream
  * systems, records the request's idempotency key if it had one, and notifies
  * listeners (delivered only if the transaction commits): one statement, which
@@ -176,7 +190,7 @@ state AS (
 ),
 outbox AS (
   INSERT INTO outbox_event (topic, customer_id, purpose_key, payload, created_at)
-  SELECT $13, customer_id, purpose_key, $14::jsonb || jsonb_build_object('eventId', id::text), recorded_at
+  SELECT $13, customer_id, purpose_key, $14::jsonb || jsonb_build_object('eventId', id::text, 'extracts', ${EXTRACTS_OF('event')}), recorded_at
   FROM event
   RETURNING id
 ),

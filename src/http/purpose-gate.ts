@@ -83,7 +83,8 @@ function reachesPersonalData(type: GraphQLNamedType, seen: Set<string>): boolean
   return Object.values(type.getFields()).some((field) => reachesPersonalData(getNamedType(field.type), seen));
 }
 
-function resolvePurpose(headers: Headers, client: AuthenticatedClient): RequestConsent {
+/** The purpose a request declares, checked against the taxonomy and the client's registration (also for POST /extracts). */
+export function resolvePurpose(headers: Headers, client: AuthenticatedClient): RequestConsent {
   const declared = headers.get('x-purpose')?.trim();
   if (!declared) {
     throw new ConsentQLError(

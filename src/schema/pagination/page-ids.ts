@@ -199,6 +199,20 @@ export function pageIdsQuery(branches: readonly Where[], where: Where, orderBy: 
   }
 }
 
+/**
+ * `where` as one SQL condition over the customer `alias`, its values appended to
+ * `values` (placeholders numbered after those already there). For src/extracts/,
+ * which streams the rows of the same filter through a cursor: one compiler, so
+ * the extract and the API select the same subjects. Throws on a filter it does not know.
+ */
+export function customerWhereSql(where: Where, alias: string, values: unknown[]): string {
+  const params = new Params();
+  params.values.push(...values);
+  const sql = compile(where, alias, CUSTOMER, params);
+  values.push(...params.values.slice(values.length));
+  return sql;
+}
+
 /** Whether a filter reads consent_state (a relation filter): only those are worth a statement of their own. */
 export function readsConsent(where: unknown): boolean {
   if (Array.isArray(where)) return where.some(readsConsent);
