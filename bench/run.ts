@@ -6,6 +6,8 @@
 // the sections run (and the table lists them) in this order.
 import { cleanUp } from './children.ts';
 import { measureColdStart } from './cold-start.ts';
+import { measureExtract } from './extract.ts';
+import { measureImport } from './import.ts';
 import { prepareDatabase } from './database.ts';
 import { measureMasking } from './masking.ts';
 import { measureEmbeddedPeak, measureSoak } from './memory.ts';
@@ -28,6 +30,11 @@ async function main() {
   const embedded = await measureColdStart(report); // 5
   await measureEmbeddedPeak(embedded, report); // 6, on the embedded database
   await embedded.stop();
+  // 7: extracts against a COPY of the same rows, on a scratch PostgreSQL database of their own.
+  if (target.postgres) await measureExtract(report);
+  else report.notes.push('Extracts (section 7) are measured on PostgreSQL only: none was reachable.');
+  // 8: the bulk consent import over HTTP against a plain INSERT of the same rows, on a scratch PostgreSQL database of its own.
+  await measureImport(report);
 
   const total = elapsedSeconds();
   report.write(target, total);

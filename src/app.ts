@@ -11,6 +11,8 @@ import { describeError } from './http/error-log.ts';
 import { createMasker } from './masking/index.ts';
 import { startPropagation } from './propagation/index.ts';
 import { AccessLog } from './audit/access-log.ts';
+import { resumePendingErasures } from './rights/erase.ts';
+import { AccessRetention } from './audit/retention.ts';
 import { Metrics, startMetricsServer } from './http/metrics.ts';
 import { drainHttpServer, Shutdown } from './lifecycle.ts';
 
@@ -69,6 +71,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   });
   let propagation: Awaited<ReturnType<typeof startPropagation>> | undefined;
   let metricsServer: http.Server | undefined;
+  let retention: AccessRetention | undefined;
   try {
     const { applied } = await migrate(db.pool, { log: (m) => logger.debug(m) });
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
@@ -91,11 +94,16 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       }
     }
     const masker = createMasker(config.keys.hmac);
+    // An erasure that a crash or a failure left PENDING is completed before anything is served (src/rights/erase.ts).
+    await resumePendingErasures({ db, masker, proofKey: config.keys.proof }, logger);
     // Before propagation, whose dispatcher reports delivery lag and dead letters to it (PropagationMetrics).
     const metrics = new Metrics({ defaultMetrics: true });
     propagation = await startPropagation(db, logger, masker, config.propagation, { nats: config.nats, metrics });
     const accessLog = new AccessLog(db, logger, config.audit);
     metrics.attachAccessLog(accessLog);
+    // startApp serves the API (roles api and all): it keeps access records, so it purges the old ones.
+    retention = new AccessRetention(db, logger, { retentionDays: config.audit.retentionDays });
+    retention.start();
     metrics.attachDatabase(db, logger);
     const shutdown = new Shutdown();
     const yoga = createServer({
@@ -135,6 +143,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       await stopMetrics;
       // Every request has ended: what they read is queued, and written now.
       const { unwritten } = await accessLog.close(Math.max(2_000, config.http.shutdownTimeoutMs / 2));
+      await retention?.stop();
       await propagation?.stop();
       await yoga.dispose();
       await db.close();
@@ -153,6 +162,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     };
   } catch (error) {
     await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
+    await retention?.stop();
     await propagation?.stop().catch(() => {});
     await db.close().catch(() => {});
     throw error;

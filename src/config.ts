@@ -52,8 +52,13 @@ const schema = z.object({
   HOST: z.string().default('0.0.0.0'),
   CONSENTQL_TRUSTED_PROXIES: z.string().transform(list).pipe(z.array(z.string()).superRefine(addressesOrRanges)).default([]),
   CONSENTQL_MAX_BODY_BYTES: z.coerce.number().int().min(1_000).max(100_000_000).default(100_000),
+  // Bulk consent import (src/http/consent-import.ts)
+  CONSENTQL_MAX_IMPORT_BYTES: z.coerce.number().int().min(1_000).max(10_000_000_000).default(200_000_000),
+  CONSENTQL_IMPORT_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(1_000),
   CONSENTQL_CORS_ORIGINS: z.string().transform(list).pipe(z.array(z.string()).superRefine(origins)).default([]),
   CONSENTQL_MAX_SUBSCRIPTIONS_PER_CLIENT: z.coerce.number().int().min(1).default(10),
+  // Extracts (src/http/extracts.ts): each holds two database connections of its own while it runs
+  CONSENTQL_MAX_EXTRACTS: z.coerce.number().int().min(1).max(100).default(4),
   CONSENTQL_DEBUG_ERRORS: flag('unexpected errors carry their message and stack to clients'),
   CONSENTQL_SHUTDOWN_TIMEOUT: ms.max(600_000).default(10_000),
   CONSENTQL_READINESS_TIMEOUT: ms.min(1).max(60_000).default(2_000),
@@ -65,6 +70,7 @@ const schema = z.object({
   CONSENTQL_AUDIT_FLUSH_INTERVAL: ms.min(1).max(60_000).default(200),
   CONSENTQL_AUDIT_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   CONSENTQL_AUDIT_MAX_QUEUE: z.coerce.number().int().min(1).default(50_000),
+  CONSENTQL_ACCESS_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
   // Database
   ...database,
   CONSENTQL_EMBEDDED_IN_PRODUCTION: flag('run production on the embedded database'),
@@ -231,10 +237,16 @@ export interface HttpConfig {
   trustedProxies: string[];
   /** The largest request body the GraphQL endpoint reads, in bytes; more is PAYLOAD_TOO_LARGE (413). */
   maxBodyBytes: number;
+  /** The largest body POST /consent/import reads, in bytes (it streams: memory does not grow with it). */
+  maxImportBytes: number;
+  /** Imported lines per transaction, each holding the ledger lock while it is written. */
+  importBatchSize: number;
   /** Origins that browsers may call the API from (CORS); none by default: no CORS headers at all. */
   corsOrigins: string[];
   /** Open subscriptions one client may hold on one instance; one more is TOO_MANY_SUBSCRIPTIONS. */
   maxSubscriptionsPerClient: number;
+  /** Extracts running at once on one instance; one more is RATE_LIMITED. */
+  maxExtracts: number;
   /** Unexpected errors carry their message and stack to clients (for debugging only). */
   debugErrors: boolean;
   /** On SIGTERM/SIGINT: how long requests in flight may take before their connections are closed, in ms. */
@@ -268,7 +280,7 @@ export interface Config {
   /** The NATS JetStream sink; null (CONSENTQL_NATS_URL unset): off. */
   nats: NatsSinkOptions | null;
   /** Access records, written in batches off the request path. */
-  audit: { flushIntervalMs: number; batchSize: number; maxQueue: number };
+  audit: { flushIntervalMs: number; batchSize: number; maxQueue: number; retentionDays: number };
   /** Prometheus metrics: on the API port behind `token`, and/or on a port of their own. */
   metrics: { token: string | undefined; port: number | undefined; host: string };
   /** What an operator should hear about at start (development keys in use…), logged by the process. */
@@ -331,8 +343,11 @@ function configOf(e: Env, hmac: HmacKeyring, warnings: string[]): Config {
       host: e.HOST,
       trustedProxies: e.CONSENTQL_TRUSTED_PROXIES,
       maxBodyBytes: e.CONSENTQL_MAX_BODY_BYTES,
+      maxImportBytes: e.CONSENTQL_MAX_IMPORT_BYTES,
+      importBatchSize: e.CONSENTQL_IMPORT_BATCH_SIZE,
       corsOrigins: e.CONSENTQL_CORS_ORIGINS.map((origin) => new URL(origin).origin),
       maxSubscriptionsPerClient: e.CONSENTQL_MAX_SUBSCRIPTIONS_PER_CLIENT,
+      maxExtracts: e.CONSENTQL_MAX_EXTRACTS,
       debugErrors: e.CONSENTQL_DEBUG_ERRORS === '1',
       shutdownTimeoutMs: e.CONSENTQL_SHUTDOWN_TIMEOUT,
       readinessTimeoutMs: e.CONSENTQL_READINESS_TIMEOUT,
@@ -370,6 +385,7 @@ function configOf(e: Env, hmac: HmacKeyring, warnings: string[]): Config {
       flushIntervalMs: e.CONSENTQL_AUDIT_FLUSH_INTERVAL,
       batchSize: e.CONSENTQL_AUDIT_BATCH_SIZE,
       maxQueue: e.CONSENTQL_AUDIT_MAX_QUEUE,
+      retentionDays: e.CONSENTQL_ACCESS_RETENTION_DAYS,
     },
     metrics: { token: e.CONSENTQL_METRICS_TOKEN, port: e.CONSENTQL_METRICS_PORT, host: e.CONSENTQL_METRICS_HOST },
     warnings,

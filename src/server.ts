@@ -26,6 +26,8 @@ import { useBodyLimit } from './http/body-limit.ts';
 import { useCorsAllowList } from './http/cors.ts';
 import { SubscriptionSlots, useSubscriptionCap } from './http/subscription-cap.ts';
 import { useNotFound } from './http/not-found.ts';
+import { EXTRACTS_PATH, useExtracts } from './http/extracts.ts';
+import { CONSENT_IMPORT_PATH, useConsentImport } from './http/consent-import.ts';
 import { yogaLogging } from './http/error-log.ts';
 import { METRICS_PATH, useMetricsEndpoint, type Metrics } from './http/metrics.ts';
 import { requestAwareLogger, useRequestLog } from './http/request-log.ts';
@@ -173,6 +175,16 @@ export function createServer(options: ServerOptions): YogaServerInstance<Record<
       // Before anything reads the request: whose address it comes from (X-Forwarded-For only from
       // CONSENTQL_TRUSTED_PROXIES), and a bound on its body, enforced while it streams in.
       useClientAddress(trustedProxies),
+      // The consent import limits its own body (CONSENTQL_MAX_IMPORT_BYTES) as it reads it, line by line.
+      useConsentImport({
+        db,
+        authenticate,
+        mode: config.mode,
+        proofKey: config.keys.proof,
+        batchSize: config.http.importBatchSize,
+        maxBytes: config.http.maxImportBytes,
+        logger,
+      }),
       useBodyLimit(() => config.http.maxBodyBytes),
       ...(config.http.corsOrigins.length > 0 ? [useCorsAllowList(config.http.corsOrigins)] : []),
       // Bounds on what one request may ask for, checked before execution:
@@ -200,6 +212,8 @@ export function createServer(options: ServerOptions): YogaServerInstance<Record<
       }),
       ...(metrics ? [useMetricsEndpoint(metrics, options.metricsToken)] : []),
       useConsentCenter({ db, keyring, logger, mode: config.mode, proofKey: config.keys.proof }),
+      // Bulk extracts for a purpose: authenticated and purpose-checked as the gate does, decided by the same policy.
+      useExtracts({ db, keyring, mode: config.mode, schema: built, authenticate, logger, maxExtracts: config.http.maxExtracts }),
       usePurposeGate(),
       // After the gate, which authenticates: one token bucket per client id.
       ...(config.limits.rateLimit ? [useRateLimit(config.limits.rateLimit)] : []),
@@ -218,6 +232,8 @@ export function createServer(options: ServerOptions): YogaServerInstance<Record<
         { path: READINESS_PATH, description: 'readiness probe' },
         ...(metrics && options.metricsToken ? [{ path: METRICS_PATH, description: 'Prometheus metrics (bearer token)' }] : []),
         { path: CONSENT_CENTER_PATH, description: 'consent center, through a personal link' },
+        { path: EXTRACTS_PATH, description: 'extracts for a purpose (POST; manifests at /extracts/<id>/manifest)' },
+        { path: CONSENT_IMPORT_PATH, description: 'bulk consent import (POST, NDJSON)' },
       ]),
     ],
   });

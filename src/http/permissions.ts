@@ -80,6 +80,12 @@ export const ROOT_RULES = {
     webhookDeliveries: isAdmin,
     clients: isAdmin,
     clientAudit: isAdmin,
+    extracts: isAdmin,
+    subjectExtracts: isAdmin,
+    subjectAccessRecords: isAdmin,
+    accessRecords: isAdmin,
+    subjectExport: isAdmin,
+    erasure: isAdmin,
   },
   Mutation: {
     '*': deny,
@@ -96,6 +102,7 @@ export const ROOT_RULES = {
     rotateClientKey: isAdmin,
     setClientExpiry: isAdmin,
     revokeClient: isAdmin,
+    eraseSubject: isAdmin,
   },
   // Checked on each event's resolve; the subscribe step authenticates itself
   // (src/schema/consent-api/access.ts), as the shield does not wrap it.

@@ -175,12 +175,12 @@ describe('the cost limit over HTTP', () => {
   it("serves the README's example queries and keeps its mutations and subscription under the budget", async () => {
     const examples = readmeExamples();
     expect(examples.length).toBeGreaterThanOrEqual(6);
-    for (const example of examples) {
+    for (const { query: example, purpose } of examples) {
       expect({ example: example.slice(0, 80), rows: rows(example) <= BUDGET }).toEqual({ example: example.slice(0, 80), rows: true });
       const document = parse(example);
       const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
       if (operation.operation !== 'query') continue; // writes and subscriptions: estimated only
-      const { status, body } = await app.graphql(example, { client: 'schema-admin', purpose: 'marketing' });
+      const { status, body } = await app.graphql(example, { client: 'schema-admin', purpose });
       expect({ example: example.slice(0, 80), status, errors: body.errors }).toEqual({
         example: example.slice(0, 80),
         status: 200,
@@ -244,9 +244,14 @@ function operationsOf(document: DocumentNode): { name: string; document: Documen
 }
 
 /** The GraphQL of the README: its ```graphql blocks and the queries of its curl examples. */
-function readmeExamples(): string[] {
+/** The README's GraphQL examples, each with the purpose it declares (`# X-Purpose: …` or `-H 'x-purpose: …'`), else marketing. */
+function readmeExamples(): { query: string; purpose: string }[] {
   const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
-  const blocks = [...readme.matchAll(/```graphql\n([\s\S]*?)```/g)].map((m) => m[1]);
-  const curls = [...readme.matchAll(/-d '(\{"query":[\s\S]*?\})'/g)].map((m) => (JSON.parse(m[1]) as { query: string }).query);
+  const declared = (text: string) => /x-purpose: ([a-z_]+)/i.exec(text)?.[1] ?? 'marketing';
+  const blocks = [...readme.matchAll(/```graphql\n([\s\S]*?)```/g)].map((m) => ({ query: m[1], purpose: declared(m[1]) }));
+  const curls = [...readme.matchAll(/^curl [^\n]*(?:\\\n[^\n]*)*?-d '(\{"query":[\s\S]*?\})'/gm)].map((m) => ({
+    query: (JSON.parse(m[1]) as { query: string }).query,
+    purpose: declared(m[0]),
+  }));
   return [...blocks, ...curls];
 }

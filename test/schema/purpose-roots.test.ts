@@ -11,11 +11,15 @@ const schema = buildSchema();
 describe('root fields that need a purpose', () => {
   it('are every root field that can return a personal-data type, and only those', () => {
     expect([...personalDataRoots(schema, 'query')].sort()).toEqual([
+      'accessRecords',
       'consentChanges',
       'consentHistory',
       'consentStatus',
       'customer',
       'customers',
+      'subjectAccessRecords',
+      'subjectExport',
+      'subjectExtracts',
       'suppressionList',
     ]);
     expect([...personalDataRoots(schema, 'mutation')].sort()).toEqual(['grantConsent', 'optIn', 'optOut', 'withdrawConsent']);

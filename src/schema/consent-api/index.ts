@@ -4,6 +4,9 @@ import { builder } from '../builder.ts';
 import './ledger-fields.ts';
 import './feed-fields.ts';
 import './webhook-fields.ts';
+import './access-record-fields.ts';
+import './rights-fields.ts';
+import './extract-fields.ts';
 
 // Fields are attached by name, so the root types may be declared after them.
 builder.mutationType({ description: 'Consent writes and webhook administration.' });
