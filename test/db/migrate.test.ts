@@ -129,3 +129,40 @@ describe('migrate()', () => {
     expect(await migrate(client())).toEqual({ applied: [] });
   });
 });
+
+describe('migration 20261201020525_bulk_data_and_rights', () => {
+  it("moves the subjects of earlier access records into access_subject before dropping access_record's list", async () => {
+    await db.exec('DROP SCHEMA public CASCADE; CREATE SCHEMA public;');
+    const target = folders.find((f) => f.endsWith('_bulk_data_and_rights'))!;
+    // The database as the release before it left it, with two access records naming subjects.
+    const before = fs.mkdtempSync(path.join(tmp, 'before-'));
+    for (const f of folders.filter((f) => f < target))
+      fs.cpSync(path.join(DEFAULT_MIGRATIONS_DIR, f), path.join(before, f), { recursive: true });
+    await migrate(client(), { migrationsDir: before });
+    const a = '11111111-1111-4111-8111-111111111111';
+    const b = '22222222-2222-4222-8222-222222222222';
+    await db.query(
+      `INSERT INTO access_record (id, purpose_key, operation, subject_ids, fields_masked, occurred_at) VALUES
+         (1, 'support', 'One', ARRAY[$1, $2]::text[], 0, '2026-11-30 10:00:00'),
+         (2, 'marketing', 'None', ARRAY[]::text[], 0, '2026-11-30 11:00:00')`,
+      [a, b],
+    );
+    await migrate(client());
+    const records = await db.query<any>('SELECT id::int, subjects FROM access_record ORDER BY id');
+    expect(records.rows).toEqual([
+      { id: 1, subjects: 2 },
+      { id: 2, subjects: 0 },
+    ]);
+    const subjects = await db.query<any>(
+      `SELECT record_id::int, customer_id, returned, masked, occurred_at FROM access_subject ORDER BY customer_id`,
+    );
+    expect(subjects.rows).toEqual([
+      { record_id: 1, customer_id: a, returned: null, masked: null, occurred_at: new Date('2026-11-30T10:00:00Z') },
+      { record_id: 1, customer_id: b, returned: null, masked: null, occurred_at: new Date('2026-11-30T10:00:00Z') },
+    ]);
+    const column = await db.query(
+      `SELECT 1 FROM information_schema.columns WHERE table_name = 'access_record' AND column_name = 'subject_ids'`,
+    );
+    expect(column.rows).toEqual([]);
+  });
+});
