@@ -181,3 +181,138 @@ export async function subjectsOfRecords(
   );
   return rows.map((r) => ({ ...r, occurredAt: utc(r.occurredAt) }));
 }
+
+// The subject's consent-center page shows, beside the reads, each complete
+// extract (src/extracts) that holds them: a bulk copy made for a purpose is a
+// use of their data too. Both kinds are merged newest first by (time, kind,
+// id), reads before extracts at the same instant, with a cursor of its own.
+
+/** A field an extract carried, with its decision under the purpose as the manifest records it (null where it does not). */
+export interface ExtractFieldUse {
+  field: string;
+  decision: 'CLEAR' | 'CLEAR_WITH_SENSITIVE_CONSENT' | 'MASKED' | null;
+}
+
+/** A complete extract that holds the subject. */
+export interface SubjectExtractEntry {
+  extractId: string;
+  clientId: string | null;
+  /** The api_client's name; null for a client deleted since. */
+  clientName: string | null;
+  purposeKey: string;
+  fields: ExtractFieldUse[];
+  /** When the data was read: the extract's database snapshot. */
+  occurredAt: Date;
+}
+
+export type SubjectActivity = ({ kind: 'read' } & SubjectAccessEntry) | ({ kind: 'extract' } & SubjectExtractEntry);
+
+type ActivityKind = SubjectActivity['kind'];
+
+const ACTIVITY_CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|(read|extract)\|(\d{1,19})$/;
+/** Ids are positive: (t, 0) lies after every row at t in the newest-first order, (t, MAX) before every one. */
+const BEFORE_ALL = '0';
+const AFTER_ALL = '9223372036854775807';
+
+const activityCursor = (entry: SubjectActivity): string =>
+  Buffer.from(
+    `${entry.occurredAt.toISOString()}|${entry.kind}|${entry.kind === 'read' ? entry.recordId : entry.extractId}`,
+    'utf8',
+  ).toString('base64url');
+
+function decodeActivityCursor(cursor: string | null | undefined): { at: string; kind: ActivityKind; id: string } | null {
+  if (cursor == null || cursor === '') return null;
+  const match = cursor.length <= 100 ? ACTIVITY_CURSOR.exec(Buffer.from(cursor, 'base64url').toString('utf8')) : null;
+  if (!match || Number.isNaN(Date.parse(match[1]))) {
+    throw new ConsentQLError(
+      'INVALID_CURSOR',
+      'after expects the endCursor of an earlier page of this subject’s activity, but got a value this API did not issue. Start again without it.',
+      { argument: 'after' },
+    );
+  }
+  return { at: match[1], kind: match[2] as ActivityKind, id: match[3] };
+}
+
+// Each branch is a keyset range on an index led by the subject (access_subject's
+// primary key; extract_member's, then extract by id) and takes at most a page
+// plus one; the outer sort merges those few rows.
+const ACTIVITY_PAGE = `
+SELECT kind, id, "clientId", "clientName", "purposeKey", operation, returned, masked, decisions,
+       to_char(at, 'YYYY-MM-DD"T"HH24:MI:SS.MS') AS "occurredAt"
+  FROM ((SELECT 'read' AS kind, s.record_id AS id, a.client_id AS "clientId", c.name AS "clientName", a.purpose_key AS "purposeKey",
+                a.operation, coalesce(s.returned, '{}') AS returned, coalesce(s.masked, '{}') AS masked, NULL::jsonb AS decisions,
+                s.occurred_at AS at
+           FROM access_subject s
+           JOIN access_record a ON a.id = s.record_id
+           LEFT JOIN api_client c ON c.id = a.client_id
+          WHERE s.customer_id = $1::uuid
+            AND ($2::timestamp IS NULL OR (s.occurred_at, s.record_id) < ($2::timestamp, $3::bigint))
+          ORDER BY s.occurred_at DESC, s.record_id DESC
+          LIMIT $5)
+        UNION ALL
+        (SELECT 'extract', e.id, e.client_id, c.name, e.purpose_key, NULL, e.fields, '{}', e.manifest -> 'fields', e.snapshot_at
+           FROM extract_member m
+           JOIN extract e ON e.id = m.extract_id
+           LEFT JOIN api_client c ON c.id = e.client_id
+          WHERE m.customer_id = $1::uuid
+            AND e.status = 'COMPLETE'
+            AND ($2::timestamp IS NULL OR (e.snapshot_at, e.id) < ($2::timestamp, $4::bigint))
+          ORDER BY e.snapshot_at DESC, e.id DESC
+          LIMIT $5)) AS u
+ ORDER BY at DESC, kind DESC, id DESC
+ LIMIT $5`;
+
+const DECISIONS = new Set(['CLEAR', 'CLEAR_WITH_SENSITIVE_CONSENT', 'MASKED']);
+
+/** Each field asked for, with the manifest's decision for it; anything the manifest does not state plainly stays unknown. */
+function fieldUses(fields: readonly string[], decisions: unknown): ExtractFieldUse[] {
+  const byField = new Map<string, ExtractFieldUse['decision']>();
+  if (Array.isArray(decisions)) {
+    for (const d of decisions) {
+      if (d && typeof d === 'object' && typeof d.field === 'string' && DECISIONS.has(d.decision)) byField.set(d.field, d.decision);
+    }
+  }
+  return fields.map((field) => ({ field, decision: byField.get(field) ?? null }));
+}
+
+interface ActivityRow {
+  kind: ActivityKind;
+  id: string;
+  clientId: string | null;
+  clientName: string | null;
+  purposeKey: string;
+  operation: string | null;
+  returned: string[];
+  masked: string[];
+  decisions: unknown;
+  occurredAt: string;
+}
+
+/** A subject's reads and the complete extracts that hold them, newest first. */
+export async function subjectActivityPage(
+  db: Database,
+  customerId: string,
+  options: { first?: number | null; after?: string | null } = {},
+): Promise<Page<SubjectActivity>> {
+  const size = pageSize(options.first);
+  const after = decodeActivityCursor(options.after);
+  // At the cursor's instant, reads come before extracts: a read cursor leaves every extract of that instant to come.
+  const bound = (kind: ActivityKind) => (after?.kind === kind ? after.id : kind === 'read' ? BEFORE_ALL : AFTER_ALL);
+  const { rows } = await db.pool.query<ActivityRow>(ACTIVITY_PAGE, [
+    customerId,
+    after?.at ?? null,
+    after ? bound('read') : null,
+    after ? bound('extract') : null,
+    size + 1,
+  ]);
+  const entries = rows.map((r): SubjectActivity => {
+    const common = { clientId: r.clientId, clientName: r.clientName, purposeKey: r.purposeKey, occurredAt: utc(r.occurredAt) };
+    return r.kind === 'read'
+      ? { kind: 'read', ...common, recordId: String(r.id), customerId, operation: r.operation, returned: r.returned, masked: r.masked }
+      : { kind: 'extract', ...common, extractId: String(r.id), fields: fieldUses(r.returned, r.decisions) };
+  });
+  const hasMore = entries.length > size;
+  const shown = hasMore ? entries.slice(0, size) : entries;
+  const last = shown.at(-1);
+  return { entries: shown, hasMore, endCursor: hasMore && last ? activityCursor(last) : null };
+}

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
-import { subjectAccessPage } from '../audit/access-records.ts';
+import { subjectActivityPage } from '../audit/access-records.ts';
 import type { Database } from '../db/database.ts';
 import { ConsentQLError } from '../errors.ts';
 import { gpcSignalRequest, recordConsent } from '../consent/ledger.ts';
@@ -11,7 +11,7 @@ import { PURPOSES, findPurpose, takesConsent } from '../policy/taxonomy.ts';
 import { GPC_OPT_OUT_PURPOSES } from '../policy/universal-opt-out.ts';
 import type { DeploymentMode } from '../policy/types.ts';
 import { exportSubject, subjectExportResponse } from '../rights/export.ts';
-import { activityEntry } from './activity.ts';
+import { activityLine } from './activity.ts';
 import { centerState, savedNotices, sensitiveLabel, withdrawAllPlan, type CenterSubject } from './center.ts';
 import { CATALOGS, cookieLocale, formatDate, LANGUAGE_COOKIE, localeOf, negotiateLocale, purposeText, type Locale } from './i18n/index.ts';
 import type { MessageText } from './i18n/types.ts';
@@ -168,17 +168,17 @@ export function useConsentCenter({ db, keyring, logger, mode, proofKey }: Consen
 
       async function showActivity(customerId: string, context: PageContext): Promise<string> {
         const after = url.searchParams.get('after');
-        let page: Awaited<ReturnType<typeof subjectAccessPage>>;
+        let page: Awaited<ReturnType<typeof subjectActivityPage>>;
         try {
-          page = await subjectAccessPage(db, customerId, { first: ACTIVITY_PAGE, after });
+          page = await subjectActivityPage(db, customerId, { first: ACTIVITY_PAGE, after });
         } catch (error) {
           // A cursor we did not make (edited by hand): the newest entries instead.
           if (!(error instanceof ConsentQLError) || error.extensions.code !== 'INVALID_CURSOR') throw error;
-          page = await subjectAccessPage(db, customerId, { first: ACTIVITY_PAGE });
+          page = await subjectActivityPage(db, customerId, { first: ACTIVITY_PAGE });
         }
         const speech: Speech = { locale: context.locale, t: context.t };
         return renderActivityPage(
-          { ...context, entries: page.entries.map((e) => activityEntry(speech, e)), older: page.endCursor, paged: Boolean(after) },
+          { ...context, entries: page.entries.map((e) => activityLine(speech, e)), older: page.endCursor, paged: Boolean(after) },
           nonce,
         );
       }

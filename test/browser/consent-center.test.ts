@@ -218,15 +218,43 @@ describe.skipIf(!chromiumPath)('the consent center in a real Chromium', () => {
     });
     expect((await read.json()).data.customer.firstName).toBe('Lea');
     await app.flush();
+    // And a complete extract that holds her, made before the read: the axe check covers both kinds of entry.
+    const trainer = await app.db.prisma.apiClient.findUniqueOrThrow({ where: { name: 'churn-model-training' }, select: { id: true } });
+    const extract = await app.db.prisma.extract.create({
+      data: {
+        clientId: trainer.id,
+        purposeKey: 'ai_training',
+        purposeVersion: 1,
+        policyVersion: 'test',
+        snapshotAt: new Date(Date.now() - 3_600_000),
+        format: 'csv',
+        fields: ['Customer.churnScore', 'Customer.email'],
+        status: 'COMPLETE',
+        manifest: {
+          fields: [
+            { field: 'Customer.churnScore', decision: 'CLEAR' },
+            { field: 'Customer.email', decision: 'MASKED' },
+          ],
+        },
+        completedAt: new Date(),
+      },
+      select: { id: true },
+    });
+    await app.db.prisma.extractMember.create({ data: { customerId: lea.id, extractId: extract.id } });
 
     const page = await open(linkFor(lea.id));
     await page.getByRole('link', { name: 'Who used my data, for what, when' }).click();
     await page.waitForURL(/\/consent-center\/activity\?/);
     expect(await page.textContent('h1')).toBe('Who used your data, for what, when');
     const entries = page.locator('ol.activity').getByRole('listitem');
-    expect(await entries.count()).toBe(1);
+    expect(await entries.count()).toBe(2);
     expect((await entries.first().innerText()).replace(/\s+/g, ' ')).toMatch(
       /^\d{1,2} \w{3} \d{4}, \d\d:\d\d UTC Support chatbot used your name and email address for "Customer support"\.$/,
+    );
+    expect((await entries.nth(1).innerText()).replace(/\s+/g, ' ')).toMatch(
+      new RegExp(
+        `UTC Churn model training copied our predictions about you into a data set for "Training AI models" \\(data set ${extract.id}\\); your email address was hidden\\.$`,
+      ),
     );
     expect(await accessibilityViolations(page)).toEqual([]);
     await page.screenshot({ path: '/tmp/consent-center-activity.png', fullPage: true });

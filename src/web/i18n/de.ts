@@ -124,7 +124,7 @@ export const de: Messages = {
     link: 'Wer meine Daten wofür und wann verwendet hat',
     heading: 'Wer Ihre Daten wofür und wann verwendet hat',
     intro:
-      'Jedes Mal, wenn eines unserer Systeme Ihre Daten liest, speichern wir, welches System es war, für welchen Zweck und was es gesehen hat. Verborgen heißt: Das System bekam stattdessen einen maskierten Wert oder nichts.',
+      'Jedes Mal, wenn eines unserer Systeme Ihre Daten liest, speichern wir, welches System es war, für welchen Zweck und was es gesehen hat. Verborgen heißt: Das System bekam stattdessen einen maskierten Wert oder nichts. Außerdem führen wir jeden Datenbestand auf, in den Ihre Daten kopiert wurden, etwa um KI-Modelle zu trainieren.',
     none: 'Bisher wurde keine Verwendung Ihrer Daten aufgezeichnet.',
     back: 'Zurück zu Ihren Datenschutz-Einstellungen',
     older: 'Ältere Einträge',
@@ -133,6 +133,13 @@ export const de: Messages = {
     used: (client, fields, purpose) => `${client} hat für „${purpose}“ Folgendes verwendet: ${fields}`,
     usedNothing: (client, purpose) => `${client} hat Sie für „${purpose}“ nachgeschlagen, aber keine Ihrer Angaben gesehen`,
     hidden: (fields) => `; verborgen blieb: ${fields}`,
+    copied: (client, fields, purpose, extract) =>
+      `${client} hat für „${purpose}“ Folgendes in einen Datenbestand kopiert (Datenbestand ${extract}): ${fields}`,
+    included: (client, purpose, extract) =>
+      `${client} hat Sie für „${purpose}“ in einen Datenbestand aufgenommen (Datenbestand ${extract})`,
+    ifSensitiveConsent: (fields) =>
+      `; nur falls Sie damals der Nutzung sensibler Daten für diesen Zweck zugestimmt hatten, kopiert, sonst verborgen: ${fields}`,
+    unknownMasking: (fields) => `; ebenfalls kopiert, offen oder verborgen (unsere Aufzeichnung sagt nicht, welches): ${fields}`,
     fields: {
       name: 'Ihr Name',
       email: 'Ihre E-Mail-Adresse',

@@ -2,6 +2,21 @@ import { DEFAULT_LINK_DAYS } from '../links.ts';
 import type { Messages } from './types.ts';
 
 const on = (since: string | null) => (since ? ` on ${since}` : '');
+/** "your name and …", but never "your our predictions about you". */
+const your = (fields: string) => (fields.startsWith('our ') ? fields : `your ${fields}`);
+/** The field groups named by a plural noun: "your health interests were hidden". */
+const PLURAL_NAMES = new Set([
+  'our predictions about you',
+  'purchase totals',
+  'health interests',
+  'account details',
+  'orders',
+  'support conversations',
+  'responses to our messages',
+  'visits to our website',
+  'privacy choices',
+]);
+const were = (fields: string, plural: boolean) => (plural || PLURAL_NAMES.has(fields) ? 'were' : 'was');
 
 export const en: Messages = {
   languageName: 'English',
@@ -121,15 +136,21 @@ export const en: Messages = {
     link: 'Who used my data, for what, when',
     heading: 'Who used your data, for what, when',
     intro:
-      'Every time one of our systems reads your data, we record which system it was, for which purpose, and what it saw. Hidden means the system got a masked value or nothing instead.',
+      'Every time one of our systems reads your data, we record which system it was, for which purpose, and what it saw. Hidden means the system got a masked value or nothing instead. We also list each data set your data was copied into, for example to train AI models.',
     none: 'No use of your data has been recorded yet.',
     back: 'Back to your privacy choices',
     older: 'Older entries',
     newest: 'Newest entries',
     unknownClient: 'A system since removed',
-    used: (client, fields, purpose) => `${client} used your ${fields} for "${purpose}"`,
+    used: (client, fields, purpose) => `${client} used ${your(fields)} for "${purpose}"`,
     usedNothing: (client, purpose) => `${client} looked you up for "${purpose}" but saw none of your details`,
-    hidden: (fields, plural) => `; your ${fields} ${plural ? 'were' : 'was'} hidden`,
+    hidden: (fields, plural) => `; ${your(fields)} ${were(fields, plural)} hidden`,
+    copied: (client, fields, purpose, extract) => `${client} copied ${your(fields)} into a data set for "${purpose}" (data set ${extract})`,
+    included: (client, purpose, extract) => `${client} included you in a data set for "${purpose}" (data set ${extract})`,
+    ifSensitiveConsent: (fields, plural) =>
+      `; ${your(fields)} ${were(fields, plural)} copied only if you had allowed us to use sensitive data for this purpose at the time, and hidden otherwise`,
+    unknownMasking: (fields, plural) =>
+      `; ${your(fields)} ${were(fields, plural)} copied too, in clear or hidden (our record does not say which)`,
     fields: {
       name: 'name',
       email: 'email address',

@@ -123,7 +123,7 @@ export const es: Messages = {
     link: 'Quién usó mis datos, para qué y cuándo',
     heading: 'Quién usó sus datos, para qué y cuándo',
     intro:
-      'Cada vez que uno de nuestros sistemas lee sus datos, registramos qué sistema fue, para qué fin y qué vio. Oculto significa que el sistema recibió en su lugar un valor enmascarado o nada.',
+      'Cada vez que uno de nuestros sistemas lee sus datos, registramos qué sistema fue, para qué fin y qué vio. Oculto significa que el sistema recibió en su lugar un valor enmascarado o nada. También indicamos cada conjunto de datos en el que se copiaron sus datos, por ejemplo para entrenar modelos de IA.',
     none: 'Todavía no se ha registrado ningún uso de sus datos.',
     back: 'Volver a sus opciones de privacidad',
     older: 'Entradas anteriores',
@@ -132,6 +132,12 @@ export const es: Messages = {
     used: (client, fields, purpose) => `${client} usó ${fields} para «${purpose}»`,
     usedNothing: (client, purpose) => `${client} le buscó para «${purpose}» sin ver ninguno de sus datos`,
     hidden: (fields) => `; quedó oculto: ${fields}`,
+    copied: (client, fields, purpose, extract) =>
+      `${client} copió ${fields} en un conjunto de datos para «${purpose}» (conjunto de datos ${extract})`,
+    included: (client, purpose, extract) => `${client} le incluyó en un conjunto de datos para «${purpose}» (conjunto de datos ${extract})`,
+    ifSensitiveConsent: (fields) =>
+      `; copiado solo si entonces había permitido el uso de datos sensibles para esta finalidad, y oculto en caso contrario: ${fields}`,
+    unknownMasking: (fields) => `; también copiado, en claro u oculto (nuestro registro no indica cuál): ${fields}`,
     fields: {
       name: 'su nombre',
       email: 'su correo electrónico',

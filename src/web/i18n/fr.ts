@@ -128,7 +128,7 @@ export const fr: Messages = {
     link: 'Qui a utilisé mes données, pour quoi, quand',
     heading: 'Qui a utilisé vos données, pour quoi, quand',
     intro:
-      'Chaque fois qu’un de nos systèmes lit vos données, nous enregistrons de quel système il s’agit, pour quelle finalité et ce qu’il a vu. Masqué signifie que le système a reçu une valeur masquée, ou rien, à la place.',
+      'Chaque fois qu’un de nos systèmes lit vos données, nous enregistrons de quel système il s’agit, pour quelle finalité et ce qu’il a vu. Masqué signifie que le système a reçu une valeur masquée, ou rien, à la place. Nous indiquons aussi chaque jeu de données dans lequel vos données ont été copiées, par exemple pour entraîner des modèles d’IA.',
     none: 'Aucune utilisation de vos données n’a encore été enregistrée.',
     back: 'Retour à vos choix de confidentialité',
     older: 'Entrées plus anciennes',
@@ -137,6 +137,13 @@ export const fr: Messages = {
     used: (client, fields, purpose) => `${client} a utilisé ${fields} pour « ${purpose} »`,
     usedNothing: (client, purpose) => `${client} vous a recherché(e) pour « ${purpose} » sans voir aucune de vos informations`,
     hidden: (fields) => ` ; masqué : ${fields}`,
+    copied: (client, fields, purpose, extract) =>
+      `${client} a copié ${fields} dans un jeu de données pour « ${purpose} » (jeu de données ${extract})`,
+    included: (client, purpose, extract) =>
+      `${client} vous a inclus(e) dans un jeu de données pour « ${purpose} » (jeu de données ${extract})`,
+    ifSensitiveConsent: (fields) =>
+      ` ; copié seulement si vous aviez alors autorisé l’usage de données sensibles pour cette finalité, masqué sinon : ${fields}`,
+    unknownMasking: (fields) => ` ; copié aussi, en clair ou masqué (notre registre ne le précise pas) : ${fields}`,
     fields: {
       name: 'votre nom',
       email: 'votre adresse e-mail',

@@ -120,6 +120,14 @@ export interface Messages {
     usedNothing(client: string, purpose: string): string;
     /** Appended to `used`: what was masked (`plural`: more than one group). */
     hidden(fields: string, plural: boolean): string;
+    /** A complete extract holding the subject: "<client> copied your <fields> into a data set for “<purpose>” (data set <id>)". */
+    copied(client: string, fields: string, purpose: string, extract: string): string;
+    /** The same with nothing of theirs in clear for everyone in it (their pseudonym, masked values). */
+    included(client: string, purpose: string, extract: string): string;
+    /** Appended: special-category fields, in clear only with the subject's sensitive-data consent at the time. */
+    ifSensitiveConsent(fields: string, plural: boolean): string;
+    /** Appended: fields whose decision the extract's manifest does not record. */
+    unknownMasking(fields: string, plural: boolean): string;
     fields: Record<FieldGroup, string>;
   };
   download: { link: string; description: string };
