@@ -12,8 +12,11 @@ export interface SubjectRecord {
   birthDate: Date | null;
 }
 
-/** Resolves `{ id }` or `{ externalId }` to a customer, or a coded error saying what to send. */
-export async function findSubject(prisma: PrismaClient, ref: SubjectRef): Promise<SubjectRecord> {
+/**
+ * A subject reference checked for shape: exactly one of a customer UUID (`id`, lower
+ * case) or a CRM id (`externalId`), trimmed; else a coded error saying what to send.
+ */
+export function parseSubjectRef(ref: SubjectRef): { id: string; externalId: null } | { id: null; externalId: string } {
   const id = ref.id?.trim() || null;
   const externalId = ref.externalId?.trim() || null;
   if ((id === null) === (externalId === null)) {
@@ -23,11 +26,18 @@ export async function findSubject(prisma: PrismaClient, ref: SubjectRef): Promis
       { argument: 'subject' },
     );
   }
-  if (id !== null && !UUID.test(id)) {
+  if (id === null) return { id: null, externalId: externalId! };
+  if (!UUID.test(id)) {
     throw new ConsentQLError('BAD_USER_INPUT', `subject.id expects a customer UUID, but got ${JSON.stringify(id)}.`, {
       argument: 'subject.id',
     });
   }
+  return { id: id.toLowerCase(), externalId: null };
+}
+
+/** Resolves `{ id }` or `{ externalId }` to a customer, or a coded error saying what to send. */
+export async function findSubject(prisma: PrismaClient, ref: SubjectRef): Promise<SubjectRecord> {
+  const { id, externalId } = parseSubjectRef(ref);
   const select = { id: true, externalId: true, country: true, region: true, birthDate: true } as const;
   const row =
     id !== null

@@ -6,6 +6,7 @@ import type { Masker } from '../masking/index.ts';
 import { PURPOSES } from '../policy/taxonomy.ts';
 import { LEDGER_LOCK } from '../consent/ledger.ts';
 import { announceCommitted, OUTBOX_CHANNEL } from '../consent/notify.ts';
+import { parseSubjectRef } from '../consent/subjects.ts';
 import { CONSENT_CHANGED_TOPIC, type ConsentChangePayload, type SubjectRef } from '../consent/types.ts';
 import { erasureSubjectHash } from './proof.ts';
 
@@ -45,8 +46,6 @@ export interface ErasureReceipt {
   /** Erasure notices this request queued (one per purpose); 0 when already erased. */
   notices: number;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Tx = Prisma.TransactionClient;
 
@@ -101,32 +100,18 @@ export async function resumePendingErasures(deps: RightsDeps, logger?: Logger): 
 }
 
 async function subjectIdOf(deps: RightsDeps, ref: SubjectRef): Promise<string> {
-  const id = ref.id?.trim() || null;
-  const externalId = ref.externalId?.trim() || null;
-  if ((id === null) === (externalId === null)) {
-    throw new ConsentQLError(
-      'BAD_USER_INPUT',
-      `subject expects exactly one of "id" (a customer UUID) or "externalId" (the CRM id), but got ${JSON.stringify(ref)}.`,
-      { argument: 'subject' },
-    );
-  }
+  const { id, externalId } = parseSubjectRef(ref);
   if (id !== null) {
-    if (!UUID.test(id)) {
-      throw new ConsentQLError('BAD_USER_INPUT', `subject.id expects a customer UUID, but got ${JSON.stringify(id)}.`, {
-        argument: 'subject.id',
-      });
-    }
-    const lower = id.toLowerCase();
-    const known = await deps.db.prisma.customer.findUnique({ where: { id: lower }, select: { id: true } });
-    if (known) return lower;
+    const known = await deps.db.prisma.customer.findUnique({ where: { id }, select: { id: true } });
+    if (known) return id;
     // Not a customer (any more): an erasure already recorded for it is answered with its proof.
-    if (await findErasure(deps, lower)) return lower;
-    throw new ConsentQLError('NOT_FOUND', `No customer with id ${lower}, and no erasure of one. Check the identifier.`, {
+    if (await findErasure(deps, id)) return id;
+    throw new ConsentQLError('NOT_FOUND', `No customer with id ${id}, and no erasure of one. Check the identifier.`, {
       argument: 'subject.id',
-      received: lower,
+      received: id,
     });
   }
-  const row = await deps.db.prisma.customer.findUnique({ where: { externalId: externalId! }, select: { id: true } });
+  const row = await deps.db.prisma.customer.findUnique({ where: { externalId }, select: { id: true } });
   if (!row) {
     throw new ConsentQLError(
       'NOT_FOUND',
