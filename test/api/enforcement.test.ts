@@ -1,18 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../support/app.ts';
+import { isolatedDatabase } from '../support/scratch.ts';
 import { CustomerEmailsDocument, CustomerProfileDocument, CustomerTicketsDocument, TrainingSetDocument } from '../generated/operations.ts';
 
 let app: TestApp;
+let database: Awaited<ReturnType<typeof isolatedDatabase>>;
 const ids = new Map<string, string>();
 
 beforeAll(async () => {
-  app = await createTestApp();
+  // On PostgreSQL, a database of this file's own: its oracles read every customer, and other files
+  // running at the same time add customers (imports, extracts, erasures) between two of its queries.
+  database = await isolatedDatabase('api_enforcement');
+  app = await createTestApp({ databaseUrl: database.url });
   const { rows } = await app.db.pool.query<{ id: string; external_id: string }>(
     `SELECT id, external_id FROM customer WHERE external_id LIKE 'CRM-%' AND external_id NOT SIMILAR TO 'CRM-[0-9]%'`,
   );
   for (const row of rows) ids.set(row.external_id, row.id);
 });
-afterAll(() => app.close());
+afterAll(async () => {
+  await app?.close();
+  await database?.drop();
+});
 
 const persona = (externalId: string) => {
   const id = ids.get(externalId);
