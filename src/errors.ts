@@ -50,3 +50,14 @@ export class ConsentQLError extends GraphQLError {
     super(message, { extensions: { code, ...details, http: { status: httpStatus[code], ...(headers ? { headers } : {}) } } });
   }
 }
+
+/**
+ * The SQLSTATE of a database error, however it arrived: from the pg driver
+ * (`code`) or through Prisma's driver adapter (`meta.driverAdapterError`).
+ */
+export function sqlStateOf(error: unknown): string | undefined {
+  const { code, meta } = (error ?? {}) as { code?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } };
+  const original = meta?.driverAdapterError?.cause?.originalCode;
+  if (typeof original === 'string') return original;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}

@@ -1,4 +1,5 @@
 import type { Database } from '../db/database.ts';
+import { ConsentQLError, sqlStateOf } from '../errors.ts';
 import type { ConsentEvent, Prisma } from '../generated/prisma/client.ts';
 import { findPurpose } from '../policy/taxonomy.ts';
 import { regimeOf } from '../policy/regime.ts';
@@ -40,39 +41,49 @@ export async function recordConsent(db: Database, request: ConsentRequest): Prom
     : null;
   let lastOutboxId: bigint | null = null;
   let written: ConsentEvent[] = [];
-  const result = await db.prisma.$transaction(
-    async (tx) => {
-      if (keyed) {
-        // Before looking for an earlier request with this key: two retries must not both miss it.
-        await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock($1::bigint)', LEDGER_LOCK);
-        const earlier = await replayed(tx, keyed, request, subject);
-        if (earlier) return { events: earlier, replayed: true, gpc: null };
-      }
+  const result = await db.prisma
+    .$transaction(
+      async (tx) => {
+        if (keyed) {
+          // Before looking for an earlier request with this key: two retries must not both miss it.
+          await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock($1::bigint)', LEDGER_LOCK);
+          const earlier = await replayed(tx, keyed, request, subject);
+          if (earlier) return { events: earlier, replayed: true, gpc: null };
+        }
 
-      const now = new Date();
-      const events: ConsentEvent[] = [];
-      for (const key of request.purposes) {
-        const event = await append(tx, subject, regime, now, {
-          purposeKey: key,
-          action: request.action,
-          source: request.source,
-          sensitive: request.sensitive,
-          noticeVersion: request.noticeVersion,
-          expiresAt: request.expiresAt,
-          ipHash: request.ipHash,
-          userAgent: request.userAgent,
-          keyed,
-        });
-        events.push(event.event);
-        lastOutboxId = event.outboxId;
-      }
-      const gpc = request.gpcSignal ? await honourGpc(tx, request, subject, regime, now) : null;
-      if (gpc?.outboxId) lastOutboxId = gpc.outboxId;
-      written = [...events, ...(gpc?.recorded ?? [])];
-      return { events, replayed: false, gpc: gpc?.outcome ?? null };
-    },
-    { timeout: 15_000, maxWait: 10_000 },
-  );
+        const now = new Date();
+        const events: ConsentEvent[] = [];
+        for (const key of request.purposes) {
+          const event = await append(tx, subject, regime, now, {
+            purposeKey: key,
+            action: request.action,
+            source: request.source,
+            sensitive: request.sensitive,
+            noticeVersion: request.noticeVersion,
+            expiresAt: request.expiresAt,
+            ipHash: request.ipHash,
+            userAgent: request.userAgent,
+            keyed,
+          });
+          events.push(event.event);
+          lastOutboxId = event.outboxId;
+        }
+        const gpc = request.gpcSignal ? await honourGpc(tx, request, subject, regime, now) : null;
+        if (gpc?.outboxId) lastOutboxId = gpc.outboxId;
+        written = [...events, ...(gpc?.recorded ?? [])];
+        return { events, replayed: false, gpc: gpc?.outcome ?? null };
+      },
+      { timeout: 15_000, maxWait: 10_000 },
+    )
+    .catch((error: unknown) => {
+      // The subject was found, then erased while this write waited for the ledger's lock (src/rights/erase.ts).
+      if (sqlStateOf(error) !== '23503') throw error;
+      throw new ConsentQLError(
+        'NOT_FOUND',
+        `No customer with id ${subject.id} any more: the subject was erased while this request waited. Nothing was recorded.`,
+        { argument: 'subject', received: subject.id },
+      );
+    });
   if (lastOutboxId !== null) announceCommitted(db, lastOutboxId);
   if (written.length > 0) db.signals.consentRecorded.emit(written);
   return result;

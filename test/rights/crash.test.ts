@@ -9,6 +9,7 @@ import { resumePendingErasures, type RightsDeps } from '../../src/rights/erase.t
 import { erasureSubjectHash } from '../../src/rights/proof.ts';
 import { createTestApp, databaseUrl, poolSize, type TestApp, testConfig, testMasker } from '../support/app.ts';
 import { isolatedDatabase } from '../support/scratch.ts';
+import { GRANT } from '../consent/support.ts';
 import { createFullSubject, ERASE, rowsNaming } from './support.ts';
 
 // An erasure survives a crash half-way: the request is recorded as PENDING
@@ -185,6 +186,35 @@ describe.skipIf(inject('databaseKind') !== 'postgresql')('the ledger lock (Postg
     } finally {
       await writer.query('ROLLBACK').catch(() => {});
       await writer.end();
+    }
+  });
+
+  it('tells a consent write that waited for the lock behind an erasure that the subject is gone, with a code', async () => {
+    const subject = await createFullSubject(app);
+    const eraser = new pg.Client({ connectionString: database.url ?? databaseUrl() });
+    await eraser.connect();
+    try {
+      // An erasure in progress: it holds the ledger's lock, and has deleted the customer.
+      await eraser.query('BEGIN');
+      await eraser.query('SELECT pg_advisory_xact_lock($1::bigint)', [LEDGER_LOCK]);
+      // The write finds the subject, then waits for the lock.
+      const writing = app.graphql(GRANT, {
+        client: 'consent-center',
+        purpose: 'consent_management',
+        variables: { input: { subject: { id: subject.id }, purposes: ['marketing'], source: 'CONSENT_CENTER', noticeVersion: 'v7' } },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await eraser.query('DELETE FROM customer WHERE id = $1', [subject.id]);
+      await eraser.query('COMMIT');
+      const { body } = await writing;
+      expect(body.data?.grantConsent ?? null).toBeNull();
+      expect(body.errors?.[0]).toMatchObject({
+        message: expect.stringMatching(/erased|no longer exists/i),
+        extensions: { code: 'NOT_FOUND' },
+      });
+    } finally {
+      await eraser.query('ROLLBACK').catch(() => {});
+      await eraser.end();
     }
   });
 });
