@@ -95,7 +95,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     }
     const masker = createMasker(config.keys.hmac);
     // An erasure that a crash or a failure left PENDING is completed before anything is served (src/rights/erase.ts).
-    await resumePendingErasures({ db, masker, proofKey: config.keys.proof }, logger);
+    await resumePendingErasures({ db, masker, proofKey: config.keys.proof, mode: config.mode }, logger);
     // Before propagation, whose dispatcher reports delivery lag and dead letters to it (PropagationMetrics).
     const metrics = new Metrics({ defaultMetrics: true });
     propagation = await startPropagation(db, logger, masker, config.propagation, { nats: config.nats, metrics });

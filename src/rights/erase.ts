@@ -3,7 +3,10 @@ import type { Database } from '../db/database.ts';
 import { ConsentQLError } from '../errors.ts';
 import type { Erasure, Prisma } from '../generated/prisma/client.ts';
 import type { Masker } from '../masking/index.ts';
+import { permits } from '../policy/decide.ts';
+import { isMinor, regimeOf } from '../policy/regime.ts';
 import { PURPOSES } from '../policy/taxonomy.ts';
+import type { DeploymentMode } from '../policy/types.ts';
 import { LEDGER_LOCK } from '../consent/ledger.ts';
 import { announceCommitted, OUTBOX_CHANNEL } from '../consent/notify.ts';
 import { parseSubjectRef } from '../consent/subjects.ts';
@@ -28,6 +31,8 @@ import { erasureSubjectHash } from './proof.ts';
 
 export interface RightsDeps {
   db: Database;
+  /** CONSENTQL_MODE: the regime the policy applies, for which purposes' consumers may hold the subject. */
+  mode: DeploymentMode;
   /** Computes each purpose's pseudonym of the subject for the notices. */
   masker: Masker;
   /** CONSENTQL_PROOF_KEY: the key of the erasure proof's hash. */
@@ -174,13 +179,17 @@ async function completeErasure(deps: RightsDeps, erasureId: bigint): Promise<num
       const customerId = row.customerId;
       await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock($1::bigint)', LEDGER_LOCK);
       const extracts = await extractsOf(tx, customerId);
+      const told = await purposesHolding(tx, customerId, deps.mode, now);
       for (const statement of ERASE_LEDGER) await tx.$executeRawUnsafe(statement, customerId);
       // After the customer row is gone (and locked until commit): this sees every access record
       // committed before it, and the access log, which writes a subject's row only under a key-share
       // lock on its customer row (src/audit/access-log.ts), waits for this commit, then finds no one.
       // The access_record rows themselves name no subject: only their counts remain.
+      for (const { purpose } of await tx.$queryRawUnsafe<{ purpose: string }[]>(READ_PURPOSES, customerId)) told.add(purpose);
       await tx.$executeRawUnsafe('DELETE FROM access_subject WHERE customer_id = $1::uuid', customerId);
-      const notices = PURPOSES.map((purpose) => erasureNotice(deps.masker, customerId, purpose, extracts.get(purpose.key) ?? [], now));
+      const notices = PURPOSES.filter((purpose) => told.has(purpose.key)).map((purpose) =>
+        erasureNotice(deps.masker, customerId, purpose, extracts.get(purpose.key) ?? [], now),
+      );
       const [queued] = await tx.$queryRawUnsafe<{ last: string; queued: number }[]>(
         QUEUE_NOTICES,
         CONSENT_CHANGED_TOPIC,
@@ -199,6 +208,41 @@ async function completeErasure(deps: RightsDeps, erasureId: bigint): Promise<num
   if (!outcome) return null;
   announceCommitted(deps.db, outcome.last);
   return outcome.queued;
+}
+
+/** The purposes under which the subject's data was read (access_subject rows, before they are deleted). */
+const READ_PURPOSES = `SELECT DISTINCT a.purpose_key AS purpose
+  FROM access_subject s JOIN access_record a ON a.id = s.record_id
+ WHERE s.customer_id = $1::uuid`;
+
+/**
+ * The purposes whose consumers may hold something of the subject, and so are
+ * told of the erasure: those the policy lets use the subject's data now (a
+ * read may have happened a moment ago), those the subject ever chose about
+ * (their consumers got the changes), and those with an extract holding the
+ * subject; READ_PURPOSES adds those under which the subject was read. The
+ * others' consumers never received the subject, not even as a pseudonym, and
+ * an erasure notice would hand them one. With no customer row, all of them.
+ */
+async function purposesHolding(tx: Tx, customerId: string, mode: DeploymentMode, now: Date): Promise<Set<string>> {
+  const [subject] = await tx.$queryRawUnsafe<
+    { country: string | null; region: string | null; birthDate: Date | null; chosen: string[]; extracted: string[] }[]
+  >(
+    `SELECT c.country, c.region, c.birth_date AS "birthDate",
+            ARRAY(SELECT DISTINCT purpose_key FROM consent_event WHERE customer_id = c.id) AS chosen,
+            ARRAY(SELECT DISTINCT x.purpose_key FROM extract_member m JOIN extract x ON x.id = m.extract_id
+                   WHERE m.customer_id = c.id) AS extracted
+       FROM customer c WHERE c.id = $1::uuid`,
+    customerId,
+  );
+  if (!subject) return new Set(PURPOSES.map((p) => p.key));
+  const consents = await tx.consentState.findMany({
+    where: { customerId },
+    select: { purposeKey: true, regime: true, sensitive: true, action: true, purposeVersion: true, expiresAt: true },
+  });
+  const today = { regime: regimeOf(subject.country, subject.region, mode), minor: isMinor(subject.birthDate, now), consents };
+  const permitted = PURPOSES.filter((p) => permits(p, today, false, now).effect === 'allow').map((p) => p.key);
+  return new Set([...permitted, ...subject.chosen, ...subject.extracted]);
 }
 
 /** The extracts holding the subject, by purpose: each purpose's consumers learn which of theirs to clean. */

@@ -67,7 +67,7 @@ const SubjectExportRef = builder.objectRef<SubjectExport>('SubjectExport').imple
 });
 
 function rightsDeps(ctx: Context): RightsDeps {
-  return { db: ctx.db, masker: ctx.masker, proofKey: ctx.proofKey };
+  return { db: ctx.db, masker: ctx.masker, proofKey: ctx.proofKey, mode: ctx.mode };
 }
 
 const subjectRef = (s: { id?: string | number | null; externalId?: string | null }) => ({
