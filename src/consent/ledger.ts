@@ -78,10 +78,11 @@ export async function recordConsent(db: Database, request: ConsentRequest): Prom
     .catch((error: unknown) => {
       // The subject was found, then erased while this write waited for the ledger's lock (src/rights/erase.ts).
       if (sqlStateOf(error) !== '23503') throw error;
+      // What the caller sent, not our id: a caller that named the subject by CRM id never had it.
       throw new ConsentQLError(
         'NOT_FOUND',
-        `No customer with id ${subject.id} any more: the subject was erased while this request waited. Nothing was recorded.`,
-        { argument: 'subject', received: subject.id },
+        `No customer ${JSON.stringify(request.subject)} any more: the subject was erased while this request waited. Nothing was recorded.`,
+        { argument: 'subject', received: request.subject },
       );
     });
   if (lastOutboxId !== null) announceCommitted(db, lastOutboxId);
@@ -215,22 +216,54 @@ SELECT ${eventColumns('event')},
        outbox.id AS "outboxId", pg_notify('${OUTBOX_CHANNEL}', outbox.id::text)::text AS notified
 FROM event, outbox`;
 
+/** What a recorded event says, for its outbox payload. */
+export interface ChangeFacts {
+  customerId: string;
+  externalId: string;
+  purposeKey: string;
+  purposeVersion: number;
+  action: ConsentChangePayload['action'];
+  regime: Regime;
+  sensitive: boolean;
+  source: NonNullable<ConsentChangePayload['source']>;
+  noticeVersion: string | null;
+  expiresAt: Date | null;
+  recordedAt: Date;
+}
+
+/** The outbox payload of a recorded event, but for its event id and extracts, which the writing statement adds (APPEND, the import's). */
+export function changePayload(f: ChangeFacts): Omit<ConsentChangePayload, 'eventId' | 'extracts'> {
+  return {
+    customerId: f.customerId,
+    externalId: f.externalId,
+    purpose: f.purposeKey,
+    purposeVersion: f.purposeVersion,
+    action: f.action,
+    regime: f.regime,
+    sensitive: f.sensitive,
+    source: f.source,
+    noticeVersion: f.noticeVersion,
+    expiresAt: f.expiresAt?.toISOString() ?? null,
+    recordedAt: f.recordedAt.toISOString(),
+  };
+}
+
 async function append(tx: Tx, subject: SubjectRecord, regime: Regime, now: Date, fields: EventFields) {
   const purpose = findPurpose(fields.purposeKey)!;
   // Everything of the payload but the event id, which the statement adds.
-  const payload: Omit<ConsentChangePayload, 'eventId'> = {
+  const payload = changePayload({
     customerId: subject.id,
     externalId: subject.externalId,
-    purpose: fields.purposeKey,
+    purposeKey: fields.purposeKey,
     purposeVersion: purpose.version,
     action: fields.action,
     regime,
     sensitive: fields.sensitive,
     source: fields.source,
     noticeVersion: fields.noticeVersion,
-    expiresAt: fields.expiresAt?.toISOString() ?? null,
-    recordedAt: now.toISOString(),
-  };
+    expiresAt: fields.expiresAt,
+    recordedAt: now,
+  });
   const [row] = await tx.$queryRawUnsafe<(ConsentEvent & { outboxId: bigint; notified: string })[]>(
     APPEND,
     subject.id,

@@ -63,6 +63,8 @@ export class RowDecider {
   /** Subjects written (with a record type, a subject has a row per record). */
   subjects = 0;
   private lastId: string | null = null;
+  /** The pseudonym of lastId: records of one customer follow one another, one HMAC serves them all. */
+  private lastPseudonym = '';
 
   private readonly purpose: PurposeDefinition;
   private readonly mode: DeploymentMode;
@@ -101,10 +103,13 @@ export class RowDecider {
       }
       return null;
     }
-    if (first) this.subjects += 1;
     const key = this.purpose.key;
+    if (first) {
+      this.subjects += 1;
+      this.lastPseudonym = this.masker.pseudonym(id, key);
+    }
     const out = new Array<unknown>(this.classes.length + 1);
-    out[0] = this.masker.pseudonym(id, key);
+    out[0] = this.lastPseudonym;
     for (let i = 0; i < this.classes.length; i++) {
       const value = row[FIELDS_AT + i];
       const cls = this.classes[i];

@@ -101,14 +101,15 @@ export async function startExtract(deps: ExtractDeps, spec: ExtractSpec): Promis
     select: { id: true, createdAt: true },
   });
   const id = String(created.id);
-  const reads = RowDecider.reads(purpose, fields);
-  const statements: Statements = {
-    rows: rowsStatement(purpose, mode, now, fields, reads),
-    members: membersStatement(purpose, mode, now, fields, id),
-    exclusions: exclusionsStatement(purpose, mode, now),
-  };
   let source: RowSource;
   try {
+    // Inside the try: an extract whose statements cannot be built is FAILED, not left RUNNING.
+    const reads = RowDecider.reads(purpose, fields);
+    const statements: Statements = {
+      rows: rowsStatement(purpose, mode, now, fields, reads),
+      members: membersStatement(purpose, mode, now, fields, id),
+      exclusions: exclusionsStatement(purpose, mode, now),
+    };
     source = (await isPglite(db))
       ? await openEmbedded(db, statements, purpose, mode, now, id)
       : await openPostgres(db, statements, purpose, mode, now);
@@ -218,7 +219,12 @@ export async function startExtract(deps: ExtractDeps, spec: ExtractSpec): Promis
         },
       })
       .catch(() => {});
-    if (exclusions) await lateNotices(deps, id, purpose.key, source.outboxMark);
+    // A failure here must not keep the extract's slot (the caller's end() follows).
+    if (exclusions) {
+      await lateNotices(deps, id, purpose.key, source.outboxMark).catch((err: unknown) =>
+        deps.logger.error({ extract: id, err }, 'extract failed, and its lineage notices failed too'),
+      );
+    }
     deps.logger.warn({ extract: id, purpose: purpose.key, rows, reason }, 'extract did not complete');
   };
 
@@ -252,14 +258,12 @@ export async function startExtract(deps: ExtractDeps, spec: ExtractSpec): Promis
             if (chunks.length > 0) return emit(controller, chunks);
           }
         } catch (error) {
-          if (settled)
-            deps.logger.error(
-              { extract: id, code: (error as { code?: string }).code },
-              'extract completed, but its lineage notices failed',
-            );
+          // Logged through the process's error serializer (describeError): never a driver message that quotes values.
+          if (settled) deps.logger.error({ extract: id, err: error }, 'extract completed, but its lineage notices failed');
           await abort(`read failed (${(error as { code?: string }).code ?? (error as Error).name})`);
           end();
-          controller.error(error);
+          // The stream's error reaches the HTTP layer, which may print its message: a generic one.
+          controller.error(new Error(`extract ${id} failed`));
         }
       },
       async cancel() {

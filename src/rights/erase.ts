@@ -179,7 +179,7 @@ async function completeErasure(deps: RightsDeps, erasureId: bigint): Promise<num
       const customerId = row.customerId;
       await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock($1::bigint)', LEDGER_LOCK);
       const extracts = await extractsOf(tx, customerId);
-      const told = await purposesHolding(tx, customerId, deps.mode, now);
+      const told = await purposesHolding(tx, customerId, extracts.keys(), deps.mode, now);
       for (const statement of ERASE_LEDGER) await tx.$executeRawUnsafe(statement, customerId);
       // After the customer row is gone (and locked until commit): this sees every access record
       // committed before it, and the access log, which writes a subject's row only under a key-share
@@ -190,23 +190,27 @@ async function completeErasure(deps: RightsDeps, erasureId: bigint): Promise<num
       const notices = PURPOSES.filter((purpose) => told.has(purpose.key)).map((purpose) =>
         erasureNotice(deps.masker, customerId, purpose, extracts.get(purpose.key) ?? [], now),
       );
-      const [queued] = await tx.$queryRawUnsafe<{ last: string; queued: number }[]>(
-        QUEUE_NOTICES,
-        CONSENT_CHANGED_TOPIC,
-        now.toISOString(),
-        JSON.stringify(notices),
-      );
+      // No purpose may hold the subject (nothing permitted, chosen, read or extracted): nothing to tell.
+      const [queued] =
+        notices.length === 0
+          ? [{ last: null, queued: 0 }]
+          : await tx.$queryRawUnsafe<{ last: string; queued: number }[]>(
+              QUEUE_NOTICES,
+              CONSENT_CHANGED_TOPIC,
+              now.toISOString(),
+              JSON.stringify(notices),
+            );
       await tx.$executeRawUnsafe(
         `UPDATE erasure SET status = 'DONE', customer_id = NULL, completed_at = ($2::timestamptz AT TIME ZONE 'UTC') WHERE id = $1::bigint`,
         erasureId,
         now.toISOString(),
       );
-      return { last: BigInt(queued.last), queued: queued.queued };
+      return { last: queued.last === null ? null : BigInt(queued.last), queued: queued.queued };
     },
     { timeout: 60_000, maxWait: 10_000 },
   );
   if (!outcome) return null;
-  announceCommitted(deps.db, outcome.last);
+  if (outcome.last !== null) announceCommitted(deps.db, outcome.last);
   return outcome.queued;
 }
 
@@ -222,27 +226,33 @@ const READ_PURPOSES = `SELECT DISTINCT a.purpose_key AS purpose
  * (their consumers got the changes), and those with an extract holding the
  * subject; READ_PURPOSES adds those under which the subject was read. The
  * others' consumers never received the subject, not even as a pseudonym, and
- * an erasure notice would hand them one. With no customer row, all of them.
+ * an erasure notice would hand them one. With no customer row (deleted by
+ * other means before the erasure completed, its ledger with it), only the
+ * purposes of the extracts and reads, which outlive it.
  */
-async function purposesHolding(tx: Tx, customerId: string, mode: DeploymentMode, now: Date): Promise<Set<string>> {
-  const [subject] = await tx.$queryRawUnsafe<
-    { country: string | null; region: string | null; birthDate: Date | null; chosen: string[]; extracted: string[] }[]
-  >(
+async function purposesHolding(
+  tx: Tx,
+  customerId: string,
+  extracted: Iterable<string>,
+  mode: DeploymentMode,
+  now: Date,
+): Promise<Set<string>> {
+  const told = new Set(extracted);
+  const [subject] = await tx.$queryRawUnsafe<{ country: string | null; region: string | null; birthDate: Date | null; chosen: string[] }[]>(
     `SELECT c.country, c.region, c.birth_date AS "birthDate",
-            ARRAY(SELECT DISTINCT purpose_key FROM consent_event WHERE customer_id = c.id) AS chosen,
-            ARRAY(SELECT DISTINCT x.purpose_key FROM extract_member m JOIN extract x ON x.id = m.extract_id
-                   WHERE m.customer_id = c.id) AS extracted
+            ARRAY(SELECT DISTINCT purpose_key FROM consent_event WHERE customer_id = c.id) AS chosen
        FROM customer c WHERE c.id = $1::uuid`,
     customerId,
   );
-  if (!subject) return new Set(PURPOSES.map((p) => p.key));
+  if (!subject) return told;
   const consents = await tx.consentState.findMany({
     where: { customerId },
     select: { purposeKey: true, regime: true, sensitive: true, action: true, purposeVersion: true, expiresAt: true },
   });
   const today = { regime: regimeOf(subject.country, subject.region, mode), minor: isMinor(subject.birthDate, now), consents };
-  const permitted = PURPOSES.filter((p) => permits(p, today, false, now).effect === 'allow').map((p) => p.key);
-  return new Set([...permitted, ...subject.chosen, ...subject.extracted]);
+  for (const purpose of PURPOSES) if (permits(purpose, today, false, now).effect === 'allow') told.add(purpose.key);
+  for (const purpose of subject.chosen) told.add(purpose);
+  return told;
 }
 
 /** The extracts holding the subject, by purpose: each purpose's consumers learn which of theirs to clean. */

@@ -1,6 +1,5 @@
 import type { SubjectAccessEntry, SubjectActivity, SubjectExtractEntry } from '../audit/access-records.ts';
-import { findPurpose } from '../policy/taxonomy.ts';
-import { fieldGroups, formatDateTime, formatList, purposeText } from './i18n/index.ts';
+import { fieldGroups, formatDateTime, formatList, purposeTitle } from './i18n/index.ts';
 import type { ActivityEntry } from './page.ts';
 import type { Speech } from './view.ts';
 
@@ -19,11 +18,6 @@ export function clientLabel(name: string | null, unknown: string): string {
   const words = name.replace(/[-_]+/g, ' ').trim();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
-
-const purposeTitle = (t: Speech['t'], key: string): string => {
-  const known = findPurpose(key);
-  return known ? purposeText(t, known).title : key;
-};
 
 const groupNames = ({ locale, t }: Speech, groups: readonly string[]): string =>
   formatList(

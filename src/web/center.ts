@@ -4,7 +4,7 @@ import type { HmacKeyring } from '../masking/types.ts';
 import { isMinor, regimeOf } from '../policy/regime.ts';
 import { PURPOSES, findPurpose, takesConsent } from '../policy/taxonomy.ts';
 import type { ConsentAction, DeploymentMode, PurposeDefinition, Regime } from '../policy/types.ts';
-import { formatDate, purposeText } from './i18n/index.ts';
+import { formatDate, purposeText, purposeTitle } from './i18n/index.ts';
 import { createFormToken } from './links.ts';
 import type { Notice, PurposeChoice } from './page.ts';
 import { describeChoice, historyRow, type HistoryRow, type Speech } from './view.ts';
@@ -83,10 +83,7 @@ export async function centerState(
     const since = limited ? new Date(Math.max(...states.map((s) => s.updatedAt.getTime()))) : null;
     sensitive = { limited, since, purposes: limitable };
   }
-  const title = (key: string) => {
-    const purpose = findPurpose(key);
-    return purpose ? purposeText(speech.t, purpose).title : key;
-  };
+  const title = (key: string) => purposeTitle(speech.t, key);
   return {
     regime,
     choices,

@@ -7,13 +7,23 @@ import { ConsentQLError } from '../errors.ts';
 import { gpcSignalRequest, recordConsent } from '../consent/ledger.ts';
 import { isPayloadTooLarge, payloadTooLargeResponse } from '../http/body-limit.ts';
 import type { HmacKeyring } from '../masking/types.ts';
-import { PURPOSES, findPurpose, takesConsent } from '../policy/taxonomy.ts';
+import { PURPOSES, takesConsent } from '../policy/taxonomy.ts';
 import { GPC_OPT_OUT_PURPOSES } from '../policy/universal-opt-out.ts';
 import type { DeploymentMode } from '../policy/types.ts';
 import { exportSubject, subjectExportResponse } from '../rights/export.ts';
 import { activityLine } from './activity.ts';
 import { centerState, savedNotices, sensitiveLabel, withdrawAllPlan, type CenterSubject } from './center.ts';
-import { CATALOGS, cookieLocale, formatDate, LANGUAGE_COOKIE, localeOf, negotiateLocale, purposeText, type Locale } from './i18n/index.ts';
+import {
+  CATALOGS,
+  cookieLocale,
+  formatDate,
+  LANGUAGE_COOKIE,
+  localeOf,
+  negotiateLocale,
+  purposeText,
+  purposeTitle,
+  type Locale,
+} from './i18n/index.ts';
 import type { MessageText } from './i18n/types.ts';
 import { createFormToken, verifyLinkToken } from './links.ts';
 import {
@@ -192,8 +202,7 @@ export function useConsentCenter({ db, keyring, logger, mode, proofKey }: Consen
        */
       async function honourGpc(subject: { id: string }, req: Request, server: object, { locale, t }: Speech): Promise<Notice | null> {
         const titles = GPC_OPT_OUT_PURPOSES.map((k) => {
-          const purpose = findPurpose(k);
-          const title = purpose ? purposeText(t, purpose).title : k;
+          const title = purposeTitle(t, k);
           return locale === 'en' ? title.toLowerCase() : title;
         }).join(', ');
         const confirmed = await db.prisma.consentState.findFirst({

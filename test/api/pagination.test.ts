@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../support/app.ts';
+import { GDPR_COUNTRIES } from '../../src/policy/regime.ts';
 
 // Pagination is confined like filtering: cursors are sealed positions, bound
 // to the client, purpose and order that received them, and a page after one
@@ -38,42 +39,7 @@ async function permittedInOrder(): Promise<{ id: string; lastName: string }[]> {
                   AND s.regime = CASE WHEN c.country = ANY($1) THEN 'GDPR'::"Regime" ELSE 'NONE'::"Regime" END
                   AND s.action IN ('GRANT', 'OPT_IN') AND s.purpose_version = 1 AND (s.expires_at IS NULL OR s.expires_at > now())))
       ORDER BY c.last_name COLLATE "C", c.id`,
-    [
-      [
-        'AT',
-        'BE',
-        'BG',
-        'HR',
-        'CY',
-        'CZ',
-        'DK',
-        'EE',
-        'FI',
-        'FR',
-        'DE',
-        'GR',
-        'HU',
-        'IE',
-        'IT',
-        'LV',
-        'LT',
-        'LU',
-        'MT',
-        'NL',
-        'PL',
-        'PT',
-        'RO',
-        'SK',
-        'SI',
-        'ES',
-        'SE',
-        'IS',
-        'LI',
-        'NO',
-        'GB',
-        'CH',
-      ],
-    ],
+    [[...GDPR_COUNTRIES]],
   );
   return rows.map((r) => ({ id: r.id, lastName: r.last_name }));
 }

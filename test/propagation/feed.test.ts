@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, testMasker, type TestApp } from '../support/app.ts';
 import { createSubject, GRANT, OPT_OUT, WITHDRAW } from '../consent/support.ts';
 import { emailSha256 } from '../../src/propagation/suppression.ts';
+import { readsRecorded } from './support.ts';
 
 // The change feed and the suppression list are notices: a consumer learns of
 // the changes of its declared purpose, naming the subject only by its
@@ -82,16 +83,7 @@ describe('change feed', () => {
       [a.externalId, 'GDPR', 'CRM'],
       [a.externalId, 'GDPR', 'CRM'],
     ]);
-    await expect
-      .poll(async () => {
-        const { rows } = await app.db.pool.query(
-          `SELECT 1 FROM access_record a JOIN access_subject s ON s.record_id = a.id
-           WHERE a.purpose_key = 'marketing' AND s.customer_id = $1`,
-          [b.id],
-        );
-        return rows.length;
-      })
-      .toBeGreaterThan(0);
+    await expect.poll(() => readsRecorded(app.db, 'marketing', b.id)).toBeGreaterThan(0);
   });
 
   it('shows a consuming app only its declared purpose', async () => {

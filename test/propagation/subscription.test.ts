@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, keyOf, type TestApp, testMasker } from '../support/app.ts';
 import { createSubject, WITHDRAW, GRANT } from '../consent/support.ts';
-import { readEvents } from './support.ts';
+import { readEvents, readsRecorded } from './support.ts';
 
 let app: TestApp;
 beforeAll(async () => {
@@ -54,16 +54,7 @@ describe('consentChanged over server-sent events', () => {
     expect(ours[1]).toMatchObject({ customerId: null, externalId: null, regime: null, source: null });
     expect(BigInt(ours[1].cursor)).toBeGreaterThan(BigInt(ours[0].cursor));
     // Every pushed event is a read of the subject's data: recorded like any other.
-    await expect
-      .poll(async () => {
-        const { rows } = await app.db.pool.query(
-          `SELECT 1 FROM access_record a JOIN access_subject s ON s.record_id = a.id
-           WHERE a.purpose_key = 'marketing' AND s.customer_id = $1`,
-          [subject.id],
-        );
-        return rows.length;
-      })
-      .toBeGreaterThanOrEqual(2);
+    await expect.poll(() => readsRecorded(app.db, 'marketing', subject.id)).toBeGreaterThanOrEqual(2);
   });
 
   it('shows consent management the details, and lets only it follow one subject', async () => {

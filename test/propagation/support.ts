@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Database } from '../../src/db/database.ts';
 
 // A real webhook receiver on 127.0.0.1, and a server-sent-events reader.
 
@@ -129,4 +130,13 @@ export async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean
     if (ok(value) || Date.now() > deadline) return value;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** How many reads under `purpose` the access log has recorded of the subject (per-subject rows). */
+export async function readsRecorded(db: Database, purpose: string, customerId: string): Promise<number> {
+  const { rows } = await db.pool.query(
+    `SELECT 1 FROM access_record a JOIN access_subject s ON s.record_id = a.id WHERE a.purpose_key = $1 AND s.customer_id = $2`,
+    [purpose, customerId],
+  );
+  return rows.length;
 }

@@ -7,7 +7,7 @@ import { GRANT } from '../consent/support.ts';
 import { readEvents, startReceiver, type Receiver } from '../propagation/support.ts';
 import { isolatedDatabase } from '../support/scratch.ts';
 import { ndjsonRows, requestExtract } from '../extracts/support.ts';
-import { accessLogSettled, createFullSubject, ERASE, EXPORT, rowsNaming, type FullSubject } from './support.ts';
+import { accessLogSettled, createFullSubject, ERASE, EXPORT, rowsNaming, type FullSubject, shareRecords } from './support.ts';
 
 // Erasure (GDPR Art. 17) over HTTP: everything of the subject goes in one
 // transaction, a proof stays, every purpose's consumers are told (feed,
@@ -97,15 +97,7 @@ describe('eraseSubject', () => {
     other = await createFullSubject(app);
     await app.db.prisma.customer.update({ where: { id: subject.id }, data: { segment: `erasure-${subject.id.slice(0, 8)}` } });
     // The other subject shares the access record and the marketing extract.
-    await app.db.pool.query('INSERT INTO extract_member (customer_id, extract_id) VALUES ($1::uuid, $2::bigint)', [
-      other.id,
-      subject.extractIds.marketing,
-    ]);
-    await app.db.pool.query(
-      `INSERT INTO access_subject (record_id, customer_id, returned, masked, occurred_at)
-       SELECT record_id, $1::uuid, returned, masked, occurred_at FROM access_subject WHERE record_id = $2::bigint`,
-      [other.id, subject.accessRecordId],
-    );
+    await shareRecords(app.db, subject, other);
     const before = await rowsNaming(app.db, subject.id);
     // Every table holds something of the subject, so that "nothing left" below means something.
     for (const [table, n] of Object.entries(before)) if (table !== 'outbox_payloads') expect(n, table).toBeGreaterThan(0);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportSubject, subjectExportResponse } from '../../src/rights/export.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 import { isolatedDatabase } from '../support/scratch.ts';
-import { createFullSubject, EXPORT, type FullSubject } from './support.ts';
+import { createFullSubject, EXPORT, type FullSubject, shareRecords } from './support.ts';
 
 // The access export (GDPR Art. 15/20), as an admin gets it over HTTP and as
 // the consent center's download builds it.
@@ -20,15 +20,7 @@ beforeAll(async () => {
   subject = await createFullSubject(app);
   // Another subject with the same kinds of records, some in the same access record and extract.
   other = await createFullSubject(app);
-  await app.db.pool.query('INSERT INTO extract_member (customer_id, extract_id) VALUES ($1::uuid, $2::bigint)', [
-    other.id,
-    subject.extractIds.marketing,
-  ]);
-  await app.db.pool.query(
-    `INSERT INTO access_subject (record_id, customer_id, returned, masked, occurred_at)
-     SELECT record_id, $1::uuid, returned, masked, occurred_at FROM access_subject WHERE record_id = $2::bigint`,
-    [other.id, subject.accessRecordId],
-  );
+  await shareRecords(app.db, subject, other);
 });
 afterAll(async () => {
   await app?.close();

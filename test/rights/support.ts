@@ -193,3 +193,16 @@ export const EXPORT = `query($subject: SubjectInput!, $max: Int) {
 export const ERASE = `mutation($subject: SubjectInput!) {
   eraseSubject(subject: $subject) { id subjectHash status source requestedAt completedAt alreadyErased notices }
 }`;
+
+/** Puts `other` in `subject`'s marketing extract and access record, as if one read and one extract had named both. */
+export async function shareRecords(db: Database, subject: FullSubject, other: FullSubject): Promise<void> {
+  await db.pool.query('INSERT INTO extract_member (customer_id, extract_id) VALUES ($1::uuid, $2::bigint)', [
+    other.id,
+    subject.extractIds.marketing,
+  ]);
+  await db.pool.query(
+    `INSERT INTO access_subject (record_id, customer_id, returned, masked, occurred_at)
+     SELECT record_id, $1::uuid, returned, masked, occurred_at FROM access_subject WHERE record_id = $2::bigint`,
+    [other.id, subject.accessRecordId],
+  );
+}

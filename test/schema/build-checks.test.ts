@@ -49,6 +49,15 @@ describe('the schema refuses to build when personal data could leave untagged or
     expect(build).toThrow(/Person\.age \(Int\) has mask 'hmac'/);
   });
 
+  it('fails on a purpose tag on a type that is not a personal-data type', () => {
+    const builder = new SchemaBuilder<{ Context: object }>({ plugins: [ConsentPlugin] } as never);
+    const NoteRef = builder.objectRef<{ text: string }>('Note').implement({
+      fields: (t: any) => ({ text: t.exposeString('text', { purpose: { serves: ['support'], category: 'contact', mask: 'null' } }) }),
+    } as never);
+    builder.queryType({ fields: (t) => ({ note: t.field({ type: NoteRef, resolve: () => null as never }) }) });
+    expect(() => builder.toSchema()).toThrow(/Note\.text has a purpose tag, but Note is not a personal-data type/);
+  });
+
   it('builds when every field is tagged, nullable and maskable', () => {
     const build = buildPersonSchema((t) => ({
       id: t.exposeID('id', { nullable: false, purpose: 'surrogate-key' }),

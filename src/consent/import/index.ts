@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Database } from '../../db/database.ts';
+import { sqlStateOf } from '../../errors.ts';
 import { isPayloadTooLarge } from '../../http/body-limit.ts';
 import { regimeOf } from '../../policy/regime.ts';
 import type { DeploymentMode } from '../../policy/types.ts';
@@ -134,8 +135,11 @@ export async function importConsent(db: Database, body: AsyncIterable<Uint8Array
 
   if (failure !== null) {
     // Its code and kind only: a database error's message and detail may quote the values of a line.
-    const { code, name } = failure as { code?: unknown; name?: unknown };
-    options.logger?.error({ sqlState: code, error: name, lastLine: report.lastLine }, 'consent import stopped: the database failed');
+    const { name } = failure as { name?: unknown };
+    options.logger?.error(
+      { sqlState: sqlStateOf(failure), error: name, lastLine: report.lastLine },
+      'consent import stopped: the database failed',
+    );
     report.error = {
       code: 'CONSENT_UNAVAILABLE',
       message:
@@ -217,9 +221,9 @@ async function commitBatch(db: Database, prepared: PreparedBatch, options: Impor
         db.signals.consentRecorded.emit(outcome.recorded.map(({ purposeKey, action, source }) => ({ purposeKey, action, source })));
       }
     } catch (error) {
-      const sqlState = (error as { code?: unknown }).code;
+      const sqlState = sqlStateOf(error);
       // A value or constraint the database refuses belongs to a line: find it, keep the others.
-      if (typeof sqlState !== 'string' || !/^2[23]/.test(sqlState)) throw error;
+      if (sqlState === undefined || !/^2[23]/.test(sqlState)) throw error;
       if (prepared.lines.length === 1) {
         const line = prepared.lines[0];
         fates.set(line, {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import { EXTRACTS_OF, LEDGER_LOCK } from '../ledger.ts';
+import { changePayload, EXTRACTS_OF, LEDGER_LOCK } from '../ledger.ts';
 import { OUTBOX_CHANNEL } from '../notify.ts';
-import { CONSENT_CHANGED_TOPIC, type ConsentChangePayload, type Regime } from '../types.ts';
+import { CONSENT_CHANGED_TOPIC, type Regime } from '../types.ts';
 import { differences, type EventFacts } from './fingerprint.ts';
 import type { ImportLine } from './line.ts';
 
@@ -161,7 +161,7 @@ export function prepareWrite(clientId: string, lines: readonly ResolvedLine[]): 
       column((l) => l.proofReference),
       column((l) => l.eventId),
       column((l) => l.fingerprint),
-      column((l) => JSON.stringify(payloadOf(l))),
+      column((l) => JSON.stringify(changePayload(l))),
       CONSENT_CHANGED_TOPIC,
     ],
   };
@@ -213,23 +213,6 @@ export async function writeBatch(pool: pg.Pool, prepared: PreparedWrite): Promis
     // A connection that could not even roll back is dropped, not handed to the next request.
     client.release(broken);
   }
-}
-
-/** The ledger's outbox payload (src/consent/ledger.ts), but for the event id and extracts, which the statement adds. */
-function payloadOf(l: ResolvedLine): Omit<ConsentChangePayload, 'eventId' | 'extracts'> {
-  return {
-    customerId: l.customerId,
-    externalId: l.externalId,
-    purpose: l.purposeKey,
-    purposeVersion: l.purposeVersion,
-    action: l.action,
-    regime: l.regime,
-    sensitive: l.sensitive,
-    source: l.source,
-    noticeVersion: l.noticeVersion,
-    expiresAt: l.expiresAt?.toISOString() ?? null,
-    recordedAt: l.recordedAt.toISOString(),
-  };
 }
 
 /** Whether `line` repeats what this client recorded under its event id (a duplicate), rather than reusing the id. */

@@ -13,6 +13,7 @@ import type { Context } from '../context.ts';
 import { loadCustomers, requireConsent } from '../subjects.ts';
 import { CONSENT_MANAGEMENT, knownPurpose } from './access.ts';
 import { SubjectInput } from './inputs.ts';
+import { checkId } from '../../clients/manage.ts';
 
 // Who read whose data, for which purpose, when: admins only (src/http/permissions.ts),
 // declaring consent_management. A per-subject row is the subject's personal
@@ -145,12 +146,7 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, ctx) => {
       requireConsentManagement(ctx);
       if (args.purpose != null) knownPurpose(args.purpose, 'purpose');
-      const clientId = args.clientId == null ? null : String(args.clientId);
-      if (clientId !== null && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(clientId)) {
-        throw new ConsentQLError('BAD_USER_INPUT', `clientId expects an API client id (UUID), but got ${JSON.stringify(clientId)}.`, {
-          argument: 'clientId',
-        });
-      }
+      const clientId = args.clientId == null ? null : checkId(String(args.clientId), 'clientId');
       const page = await accessRecordPage(ctx.db, { clientId, purposeKey: args.purpose }, { first: args.first, after: args.after });
       let loaded: Promise<Map<string, SubjectAccessEntry[]>> | undefined;
       return {

@@ -78,8 +78,8 @@ export class PothosConsentPlugin<Types extends SchemaTypes> extends BasePlugin<T
     if (!tag || this.options.consentEnforcement === 'off-for-benchmark-baseline') return resolver;
     const typeConfig = this.buildCache.getTypeConfig(fieldConfig.parentType);
     const personalData = (typeConfig.pothosOptions as { personalData?: PersonalDataOptions<unknown> }).personalData;
-    // Checked in afterBuild with a clear message; here only to keep types honest.
-    if (!personalData) return resolver;
+    // Refused in afterBuild with a clear message (checkPersonalDataTypes); never served undecided.
+    if (!personalData) return () => null;
     const subjectOf = personalData.subject;
     const notice = personalData.notice ?? false;
     const carriedPseudonym = personalData.pseudonym;
@@ -168,8 +168,20 @@ function normaliseMask(mask: MaskOption): MaskSpec {
 function checkPersonalDataTypes(schema: GraphQLSchema): void {
   const problems: string[] = [];
   for (const type of Object.values(schema.getTypeMap())) {
-    const typeTag = isObjectType(type) ? (type.extensions?.[TAG_EXTENSION] as TypeTag | undefined) : undefined;
-    if (!isObjectType(type) || !typeTag) continue;
+    if (!isObjectType(type)) continue;
+    const typeTag = type.extensions?.[TAG_EXTENSION] as TypeTag | undefined;
+    if (!typeTag) {
+      // A purpose tag on a type that does not say whose data it holds would never be decided (see wrapResolve).
+      for (const field of Object.values(type.getFields())) {
+        if (field.extensions?.[TAG_EXTENSION]) {
+          problems.push(
+            `${type.name}.${field.name} has a purpose tag, but ${type.name} is not a personal-data type: its tags could not ` +
+              'be decided. Declare `personalData: { subject: ... }` on the type, or remove the tag.',
+          );
+        }
+      }
+      continue;
+    }
     for (const field of Object.values(type.getFields())) {
       const name = `${type.name}.${field.name}`;
       const tag = field.extensions?.[TAG_EXTENSION] as FieldTag | SubjectKeyTag | undefined;

@@ -149,7 +149,6 @@ export class RequestConsent {
 
   /** A field of a notice type: decided by its tag alone, the subject noted for the audit. */
   noticeDecision(subjectId: string, tag: FieldTag, field: number): Decision {
-    this.referenced.add(subjectId);
     const decision = decideNotice(this.purpose, tag);
     const entry = this.entryOf(subjectId);
     mark(decision.effect === 'allow' ? entry.returned : entry.masked, field);

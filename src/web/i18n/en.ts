@@ -1,5 +1,6 @@
 import { DEFAULT_LINK_DAYS } from '../links.ts';
 import type { Messages } from './types.ts';
+import { PURPOSES } from '../../policy/taxonomy.ts';
 
 const on = (since: string | null) => (since ? ` on ${since}` : '');
 /** "your name and …", but never "your our predictions about you". */
@@ -45,35 +46,8 @@ export const en: Messages = {
     'We need this to provide what you asked us for; the law calls this "performance of a contract", so it does not depend on your consent.',
   footer: (expires) =>
     `This page was opened with a personal link that works until ${expires}. Please do not forward it: anyone with the link can change these choices.`,
-  purposes: {
-    transactional: {
-      title: 'Running your orders and account',
-      description: 'Processing orders, payments, deliveries and account notices. Needed to provide what you bought.',
-    },
-    support: {
-      title: 'Customer support',
-      description: 'Answering your questions and tickets, including through our support chatbot, using your orders and conversations.',
-    },
-    marketing: { title: 'Marketing messages', description: 'Sending you offers and newsletters by email or SMS.' },
-    analytics: { title: 'Analytics', description: 'Measuring how our shop and campaigns perform, in aggregate.' },
-    personalization: {
-      title: 'Personalised recommendations',
-      description: 'Using AI models to tailor recommendations and content to you.',
-    },
-    ai_training: {
-      title: 'Training AI models',
-      description: 'Using your data to train our AI models (for example churn prediction). Only with your explicit permission.',
-    },
-    ad_sharing: {
-      title: 'Sharing with advertising partners',
-      description: 'Selling or sharing your data with partners for cross-context behavioural advertising.',
-    },
-    consent_management: {
-      title: 'Keeping proof of your choices',
-      description:
-        'Recording the choices you make here, showing them to you and telling the systems that use your data when you change them. Required by law.',
-    },
-  },
+  // The taxonomy's own texts are English: one source (src/policy/taxonomy.ts).
+  purposes: Object.fromEntries(PURPOSES.map((p) => [p.key, { title: p.title, description: p.description }])),
   state: {
     needed: 'Needed to serve you',
     never: 'Never used for you',

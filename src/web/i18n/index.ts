@@ -1,3 +1,4 @@
+import { findPurpose } from '../../policy/taxonomy.ts';
 import { de } from './de.ts';
 import { en } from './en.ts';
 import { es } from './es.ts';
@@ -96,6 +97,12 @@ export const formatList = (locale: Locale, items: readonly string[]): string => 
 /** A purpose's title and description in `locale` (English from the taxonomy where none is given). */
 export function purposeText(messages: Messages, purpose: { key: string; title: string; description: string }) {
   return messages.purposes[purpose.key] ?? { title: purpose.title, description: purpose.description };
+}
+
+/** A purpose's title in the page's language; its key when the taxonomy no longer has it. */
+export function purposeTitle(messages: Messages, key: string): string {
+  const purpose = findPurpose(key);
+  return purpose ? purposeText(messages, purpose).title : key;
 }
 
 const CUSTOMER_FIELDS: Record<string, FieldGroup> = {
