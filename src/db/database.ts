@@ -49,7 +49,7 @@ export interface OpenOptions {
   connectTimeoutMs?: number;
   /** Called when an idle pooled connection fails (the pool drops it and opens another when needed); default: a line on stderr. */
   onPoolError?: (error: Error) => void;
-  /** Called with each SQL statement Prisma sends (round-trip counting in tests). */
+  /** Called with each SQL statement sent on a pooled connection, by Prisma or as raw SQL (round-trip counting in tests). */
   onQuery?: (sql: string) => void;
 }
 
@@ -148,15 +148,20 @@ async function connect(
   const onPoolError =
     options.onPoolError ?? ((error: Error) => process.stderr.write(`ConsentQL: a pooled database connection failed: ${error.message}\n`));
   pool.on('error', (error) => onPoolError(error));
-  const adapter = new PrismaPg(pool);
-  const prisma = new PrismaClient({
-    adapter,
-    log: options.onQuery ? [{ emit: 'event', level: 'query' }] : [],
-  });
   if (options.onQuery) {
+    // Every statement of every pooled connection, Prisma's and raw SQL alike.
     const onQuery = options.onQuery;
-    (prisma as unknown as { $on(e: 'query', cb: (ev: { query: string }) => void): void }).$on('query', (ev) => onQuery(ev.query));
+    pool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      client.query = ((...args: unknown[]) => {
+        const [statement] = args;
+        onQuery(typeof statement === 'string' ? statement : String((statement as { text?: string } | null)?.text ?? ''));
+        return query(...args);
+      }) as typeof client.query;
+    });
   }
+  const adapter = new PrismaPg(pool);
+  const prisma = new PrismaClient({ adapter });
   const cleanups: Array<() => Promise<void>> = [];
   return {
     pool,

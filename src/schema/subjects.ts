@@ -5,6 +5,7 @@ import { isMinor, regimeOf } from '../policy/regime.ts';
 import type { ConsentRecord, Subject } from '../policy/types.ts';
 import type { RequestConsent } from './consent-plugin/index.ts';
 import type { Context } from './context.ts';
+import { customerRowsQuery } from './customer-rows.ts';
 import { pageIdsQuery, readsConsent } from './pagination/page-ids.ts';
 import { permittedBranches, permittedWhere } from './permitted-where.ts';
 
@@ -67,33 +68,45 @@ export async function loadCustomers<Q extends { include?: object; select?: objec
   { query, where, orderBy, take }: LoadOptions<Q>,
 ): Promise<SubjectRow[]> {
   const consent = requireConsent(ctx);
-  let page = lawfulWhere(ctx, where);
-  // A page (take and order) of a purpose that needs consent: its ids first, in SQL that
-  // stops at the page (pagination/page-ids.ts), then the rows by id.
-  if (take !== undefined && orderBy) {
-    const branches = permittedBranches(consent.purpose, ctx.mode, consent.now);
-    const select = readsConsent(branches) ? pageIdsQuery(branches, where, orderBy, take) : null;
-    if (select) {
-      const { rows } = await ctx.db.pool.query<{ id: string }>(select.text, select.values);
-      if (rows.length === 0) return [];
-      // Not the row filter again: PostgreSQL would hash the purpose's consent states for
-      // a list of 1,000 ids. Each row is checked against the same rule below, with the
-      // consent this statement reads (registerSubjects), and dropped if it fails.
-      // The bounds select nothing more or less (the least and greatest of the ids: lower-case
-      // uuids order alike as text here and as uuids in SQL); they only let PostgreSQL find a
-      // list of 1,000 ids by an index range scan rather than a sequential scan.
-      const ids = rows.map((r) => r.id);
-      const sorted = [...ids].sort();
-      page = { id: { in: ids, gte: sorted[0], lte: sorted[sorted.length - 1] } };
-    }
+  const planned = withConsent(query, consent.purpose.key);
+  // A page (take and order) of a purpose that needs consent: the purpose's row filter as
+  // one SELECT per regime that stops at the page (pagination/page-ids.ts); otherwise the
+  // row filter and the request's filters as one condition.
+  const branches = take !== undefined && orderBy ? permittedBranches(consent.purpose, ctx.mode, consent.now) : undefined;
+  const paged = branches && readsConsent(branches);
+  // One statement, mapped once (customer-rows.ts): the rows, their consent and the lists selected.
+  const statement = paged
+    ? customerRowsQuery({ query: planned, where, branches, orderBy, take })
+    : customerRowsQuery({ query: planned, where: lawfulWhere(ctx, where), orderBy, take });
+  if (statement) {
+    const { rows } = await ctx.db.pool.query<Record<string, unknown>>(statement.text, statement.values);
+    statement.finish(rows);
+    return registerSubjects(consent, ctx, rows as unknown as SubjectRow[]);
   }
-  const rows = (await ctx.db.prisma.customer.findMany({
-    ...withConsent(query, consent.purpose.key),
-    where: page,
-    orderBy,
-    take,
-  })) as unknown as SubjectRow[];
-  return registerSubjects(consent, ctx, rows);
+  return registerSubjects(consent, ctx, await loadWithPrisma(ctx, planned, { where, orderBy, take, paged: paged ? branches : undefined }));
+}
+
+/** The same rows read by Prisma, for a selection or filter customer-rows.ts does not know. */
+async function loadWithPrisma(
+  ctx: Context,
+  query: object,
+  { where, orderBy, take, paged }: { where: Where; orderBy?: LoadOptions<object>['orderBy']; take?: number; paged?: readonly Where[] },
+): Promise<SubjectRow[]> {
+  let page = lawfulWhere(ctx, where);
+  const select = paged && orderBy && take !== undefined ? pageIdsQuery(paged, where, orderBy, take) : null;
+  if (select) {
+    const { rows } = await ctx.db.pool.query<{ id: string }>(select.text, select.values);
+    if (rows.length === 0) return [];
+    // Not the row filter again: PostgreSQL would hash the purpose's consent states for
+    // a list of 1,000 ids. Each row is checked against the same rule (registerSubjects),
+    // with the consent this statement reads, and dropped if it fails. The bounds (least
+    // and greatest id: lower-case uuids order alike as text and as uuids) let PostgreSQL
+    // find the list by an index range scan.
+    const ids = rows.map((r) => r.id);
+    const sorted = [...ids].sort();
+    page = { id: { in: ids, gte: sorted[0], lte: sorted[sorted.length - 1] } };
+  }
+  return (await ctx.db.prisma.customer.findMany({ ...query, where: page, orderBy, take })) as unknown as SubjectRow[];
 }
 
 /**

@@ -28,7 +28,9 @@ async function statementsFor(first: number): Promise<string[]> {
   const { body } = await app.graphql(PAGE, { client: 'schema-admin', purpose: 'support', variables: { first } });
   expect(body.errors).toBeUndefined();
   expect(body.data.customers.edges).toHaveLength(first);
-  return [...app.queries];
+  // Every statement sent on the pool but two that are not the request's own: the access record,
+  // written after the response in batches, and the client's key, which the server caches and reads again now and then.
+  return app.queries.filter((sql) => !sql.includes('INSERT INTO access_record') && !sql.includes('key_hash'));
 }
 
 describe('database round trips per request', () => {
@@ -38,6 +40,6 @@ describe('database round trips per request', () => {
     const large = await statementsFor(500);
     expect(large.length).toBe(small.length);
     // One statement for the page with its nested records and consent, one for the count.
-    expect(small.map((sql) => sql.slice(0, 24))).toEqual(['SELECT "t0"."id", "t0"."', 'SELECT COUNT(*) AS "_cou']);
+    expect(small.map((sql) => sql.slice(0, 24))).toEqual(['SELECT p.id AS "id", p.e', 'SELECT COUNT(*) AS "_cou']);
   });
 });

@@ -5,6 +5,7 @@ import { keysetOrderBy, keysetWhere, type SortKey } from '../../src/schema/pagin
 import { pageIdsQuery, readsConsent } from '../../src/schema/pagination/page-ids.ts';
 import { permittedBranches, permittedWhere } from '../../src/schema/permitted-where.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
+import { isolatedDatabase } from '../support/scratch.ts';
 
 // The page-id statement (src/schema/pagination/page-ids.ts) chooses which
 // customers a page of a consent-based purpose reads. It must select exactly
@@ -13,11 +14,15 @@ import { createTestApp, type TestApp } from '../support/app.ts';
 // keyset cursor and the filters a client can add, on the whole demo data set.
 
 let app: TestApp;
+let database: Awaited<ReturnType<typeof isolatedDatabase>>;
 beforeAll(async () => {
-  app = await createTestApp();
+  // Each comparison reads twice: no other test file may add a customer in between.
+  database = await isolatedDatabase('pageids');
+  app = await createTestApp({ databaseUrl: database.url });
 });
 afterAll(async () => {
   await app.close();
+  await database.drop();
 });
 
 const id: SortKey = { field: 'id', descending: false, nullable: false };

@@ -51,10 +51,11 @@ const CONSENT_STATE: Record<string, Column> = {
   expiresAt: { sql: 'expires_at', cast: 'timestamp(3)' },
 };
 
-class Unsupported extends Error {}
+/** A filter, order or selection the SQL compilers here do not know: the caller falls back to Prisma. */
+export class Unsupported extends Error {}
 
 /** Bound parameters of one statement: `$n::type` placeholders. */
-class Params {
+export class Params {
   readonly values: unknown[] = [];
   add(value: unknown, cast: string): string {
     const v = value instanceof Date ? value.toISOString() : value;
@@ -146,7 +147,7 @@ function scalar(column: string, cast: string, value: unknown, params: Params): s
 }
 
 /** ORDER BY terms of the page, over the columns of `alias` (or unqualified). */
-function orderTerms(orderBy: readonly OrderBy[], alias: string | null): { terms: string[]; columns: string[] } {
+export function orderTerms(orderBy: readonly OrderBy[], alias: string | null): { terms: string[]; columns: string[] } {
   const terms: string[] = [];
   const columns: string[] = [];
   for (const entry of orderBy) {
@@ -171,32 +172,53 @@ export interface PageIdsQuery {
 }
 
 /**
- * The statement that selects the ids of a page: the customers that satisfy one of
- * `branches` (disjoint: no customer satisfies two) and `where`, in `orderBy`, at most
- * `take`. Null when the filters use something this compiler does not know: the caller
- * then reads the page with Prisma alone, as before (slower, same rows).
+ * A page of customers as one SELECT: those that satisfy one of `branches` (disjoint:
+ * no customer satisfies two) and `where`, in `orderBy`, at most `take`, each branch a
+ * SELECT of its own merged in order (UNION ALL). `columns` is what each branch selects
+ * of the customer `c` (its order columns are added); throws Unsupported on a filter
+ * this compiler does not know.
+ */
+export function pageSelect(
+  params: Params,
+  branches: readonly Where[],
+  where: Where,
+  orderBy: readonly OrderBy[],
+  take: number,
+  columns: 'id' | 'row',
+): string {
+  if (branches.length === 0) throw new Unsupported('a purpose without branches');
+  const rest = compile(where, 'c', CUSTOMER, params);
+  const limit = params.add(take, 'int4');
+  const inner = orderTerms(orderBy, 'c');
+  const outer = orderTerms(orderBy, null);
+  const select = columns === 'row' ? 'c.*' : ['id', ...inner.columns.filter((c) => c !== 'id')].map((c) => `c.${c}`).join(', ');
+  const selects = branches.map(
+    (branch) =>
+      `(SELECT ${select} FROM "customer" c WHERE ${compile(branch, 'c', CUSTOMER, params)} AND ${rest} ORDER BY ${inner.terms.join(', ')} LIMIT ${limit})`,
+  );
+  return `SELECT ${columns === 'row' ? 'p.*' : 'p.id'} FROM (${selects.join(' UNION ALL ')}) p ORDER BY ${outer.terms.join(', ')} LIMIT ${limit}`;
+}
+
+/**
+ * The statement that selects the ids of a page (pageSelect). Null when the filters use
+ * something this compiler does not know.
  */
 export function pageIdsQuery(branches: readonly Where[], where: Where, orderBy: readonly OrderBy[], take: number): PageIdsQuery | null {
   try {
     const params = new Params();
-    const rest = compile(where, 'c', CUSTOMER, params);
-    const limit = params.add(take, 'int4');
-    const inner = orderTerms(orderBy, 'c');
-    const outer = orderTerms(orderBy, null);
-    const select = ['id', ...inner.columns.filter((c) => c !== 'id')].map((c) => `c.${c}`).join(', ');
-    const selects = branches.map(
-      (branch) =>
-        `(SELECT ${select} FROM customer c WHERE ${compile(branch, 'c', CUSTOMER, params)} AND ${rest} ORDER BY ${inner.terms.join(', ')} LIMIT ${limit})`,
-    );
-    if (selects.length === 0) return null;
-    return {
-      text: `SELECT p.id FROM (${selects.join(' UNION ALL ')}) p ORDER BY ${outer.terms.join(', ')} LIMIT ${limit}`,
-      values: params.values,
-    };
+    return { text: pageSelect(params, branches, where, orderBy, take, 'id'), values: params.values };
   } catch (error) {
     if (error instanceof Unsupported) return null;
     throw error;
   }
+}
+
+/** Customers that satisfy `where`, in `orderBy` and at most `take` when given, as one SELECT of whole rows of `c`. */
+export function customerSelect(params: Params, where: Where, orderBy?: readonly OrderBy[], take?: number): string {
+  const condition = compile(where, 'c', CUSTOMER, params);
+  if (!orderBy) return `SELECT c.* FROM "customer" c WHERE ${condition}`;
+  const limit = take === undefined ? '' : ` LIMIT ${params.add(take, 'int4')}`;
+  return `SELECT c.* FROM "customer" c WHERE ${condition} ORDER BY ${orderTerms(orderBy, 'c').terms.join(', ')}${limit}`;
 }
 
 /**
