@@ -3,7 +3,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { Database } from '../db/database.ts';
 import { ConsentQLError } from '../errors.ts';
 import type { Context } from '../schema/context.ts';
-import { fieldNames, unionOf, type SubjectAccess } from '../schema/consent-plugin/request-consent.ts';
+import { fieldNames, unionOf, type FieldSet, type SubjectAccess } from '../schema/consent-plugin/request-consent.ts';
 
 // Who read whose data for which purpose: one access_record row per read, and
 // one access_subject row per subject of it (which tagged fields of that
@@ -74,10 +74,10 @@ INSERT INTO access_subject (record_id, customer_id, returned, masked, occurred_a
 SELECT r.id, s.customer_id, string_to_array(s.returned, ','), string_to_array(s.masked, ','), r.occurred_at
   FROM unnest($9::int[], $10::uuid[], $11::text[], $12::text[]) AS s(record_n, customer_id, returned, masked)
   JOIN r ON r.n = s.record_n
-  -- A subject erased since the read gets no row: the key-share lock waits for an erasure in
-  -- progress (src/rights/erase.ts deletes the customer row first), then finds no customer.
-  JOIN customer c ON c.id = s.customer_id
-   FOR KEY SHARE OF c`;
+  -- A subject erased since the read gets no row: an erasure in progress holds a SHARE lock on
+  -- access_subject until it commits (src/rights/erase.ts), which this statement waits for when it
+  -- is parsed, before it takes its snapshot; it then finds no customer.
+  JOIN customer c ON c.id = s.customer_id`;
 
 /** Subject rows beyond which a batch is written without more records: one statement stays bounded. */
 const MAX_SUBJECT_ROWS_PER_BATCH = 20_000;
@@ -89,13 +89,24 @@ export function insertParameters(batch: readonly AccessRecord[]): unknown[] {
   const returned: string[] = [];
   const masked: string[] = [];
   const fieldsReturned: string[] = [];
+  // The subjects of a read mostly share a few sets of fields: each set is named once per batch.
+  const named = new Map<string, string>();
+  const names = (set: FieldSet) => {
+    const key = set.join();
+    let list = named.get(key);
+    if (list === undefined) {
+      list = fieldNames(set).join(',');
+      named.set(key, list);
+    }
+    return list;
+  };
   batch.forEach((record, index) => {
     const subjects = record.subjects;
     for (const subject of subjects) {
       recordN.push(index + 1);
       customers.push(subject.subjectId);
-      returned.push(fieldNames(subject.returned).join(','));
-      masked.push(fieldNames(subject.masked).join(','));
+      returned.push(names(subject.returned));
+      masked.push(names(subject.masked));
     }
     fieldsReturned.push(fieldNames(unionOf(subjects.map((s) => s.returned))).join(','));
   });

@@ -181,10 +181,13 @@ async function completeErasure(deps: RightsDeps, erasureId: bigint): Promise<num
       const extracts = await extractsOf(tx, customerId);
       const told = await purposesHolding(tx, customerId, extracts.keys(), deps.mode, now);
       for (const statement of ERASE_LEDGER) await tx.$executeRawUnsafe(statement, customerId);
-      // After the customer row is gone (and locked until commit): this sees every access record
-      // committed before it, and the access log, which writes a subject's row only under a key-share
-      // lock on its customer row (src/audit/access-log.ts), waits for this commit, then finds no one.
-      // The access_record rows themselves name no subject: only their counts remain.
+      // No access record may name the subject from here to the commit: the SHARE lock waits for the
+      // access log's writes in flight (which saw the customer), and a write that comes later waits
+      // for this commit before it takes its snapshot (a table lock is taken when the statement is
+      // parsed, src/audit/access-log.ts), then finds no customer. Rarely held, briefly: reads are
+      // not blocked, only the batched writes of their records. Those rows are read and deleted
+      // below; the access_record rows themselves name no subject: only their counts remain.
+      await tx.$executeRawUnsafe('LOCK TABLE access_subject IN SHARE MODE');
       for (const { purpose } of await tx.$queryRawUnsafe<{ purpose: string }[]>(READ_PURPOSES, customerId)) told.add(purpose);
       await tx.$executeRawUnsafe('DELETE FROM access_subject WHERE customer_id = $1::uuid', customerId);
       const notices = PURPOSES.filter((purpose) => told.has(purpose.key)).map((purpose) =>

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LEDGER_LOCK } from '../../src/consent/ledger.ts';
 import { startApp } from '../../src/app.ts';
+import { AccessLog } from '../../src/audit/access-log.ts';
 import { loadConfig } from '../../src/config.ts';
 import { resumePendingErasures, type RightsDeps } from '../../src/rights/erase.ts';
 import { erasureSubjectHash } from '../../src/rights/proof.ts';
@@ -220,6 +221,56 @@ describe.skipIf(inject('databaseKind') !== 'postgresql')('the ledger lock (Postg
     } finally {
       await eraser.query('ROLLBACK').catch(() => {});
       await eraser.end();
+    }
+  });
+});
+
+describe.skipIf(inject('databaseKind') !== 'postgresql')('the access log while an erasure commits (PostgreSQL: two sessions)', () => {
+  it('writes no row naming the subject for a read whose record is written while the erasure is in flight', async () => {
+    const subject = await createFullSubject(app);
+    const log = new AccessLog(app.db, pino({ level: 'silent' }), { flushIntervalMs: 60_000 });
+    // The erasure stops for a while after its last statement, before it commits: the customer is
+    // deleted and its access rows too, but other sessions still see both.
+    const name = `slow_erasure_${subject.id.replaceAll('-', '').slice(0, 12)}`;
+    await app.db.pool.query(
+      `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1.5); RETURN NEW; END $$`,
+    );
+    await app.db.pool.query(
+      `CREATE TRIGGER ${name} AFTER UPDATE ON erasure FOR EACH ROW
+       WHEN (OLD.customer_id = '${subject.id}'::uuid AND NEW.status = 'DONE') EXECUTE FUNCTION ${name}()`,
+    );
+    try {
+      const erasing = app.graphql(ERASE, { client: 'schema-admin', variables: { subject: { id: subject.id } } });
+      // Until the erasure is in its pause.
+      for (let i = 0; i < 100; i++) {
+        const { rows } = await app.db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE query LIKE 'UPDATE erasure SET status%'`);
+        if (rows.length > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const operation = `ReadDuringErasure${Date.now()}`;
+      log.record({
+        clientId: null,
+        purposeKey: 'support',
+        operation,
+        fieldsMasked: 0,
+        rowsExcluded: null,
+        subjects: [{ subjectId: subject.id, returned: [], masked: [] }],
+      });
+      await log.flush();
+      const { body } = await erasing;
+      expect(body.errors).toBeUndefined();
+      const { rows } = await app.db.pool.query<{ subjects: number; named: number }>(
+        `SELECT a.subjects, (SELECT count(*)::int FROM access_subject s WHERE s.record_id = a.id) AS named
+           FROM access_record a WHERE a.operation = $1`,
+        [operation],
+      );
+      // The read is recorded (and counted), but names no one.
+      expect(rows).toEqual([{ subjects: 1, named: 0 }]);
+      expect(await rowsNaming(app.db, subject.id)).toMatchObject({ access_subject: 0 });
+    } finally {
+      await log.close();
+      await app.db.pool.query(`DROP TRIGGER IF EXISTS ${name} ON erasure`);
+      await app.db.pool.query(`DROP FUNCTION IF EXISTS ${name}()`);
     }
   });
 });
