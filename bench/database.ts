@@ -83,7 +83,8 @@ async function prepareData(client: SeedClient) {
     await seed(client, { customers: CUSTOMERS, reset: true });
   }
   await syncDemoClients(client); // a data set seeded by an older version lacks newer demo clients
-  await client.query('TRUNCATE access_record');
+  // Every run starts without the access records of earlier runs (a page read adds a row per subject).
+  await client.query('TRUNCATE access_record, access_subject');
   // Section 3's webhook receivers, left registered by a run that was interrupted: they point at
   // closed ports, so every change would also be sent (and retried) to them while section 3 measures.
   await client.query(`UPDATE webhook_subscription SET active = false WHERE active AND url LIKE 'http://127.0.0.1:%/hook'`);
