@@ -161,9 +161,7 @@ export function useRequestLog(options: RequestLogOptions): Plugin<Context> {
         operation: state.operation ?? null,
         operationType: state.operationType ?? null,
         ...(codes.length > 0 ? { errors: codes } : {}),
-        ...(consent
-          ? { subjects: consent.subjectIds().length, maskedFields: consent.maskedFields, excludedRows: consent.excludedRows }
-          : {}),
+        ...(consent ? { subjects: consent.subjectCount(), maskedFields: consent.maskedFields, excludedRows: consent.excludedRows } : {}),
       };
       state.log[quiet.has(path) ? 'debug' : 'info'](line, 'request');
       if (metrics && path === graphqlPath) {

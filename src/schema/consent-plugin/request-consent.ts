@@ -109,11 +109,13 @@ export class RequestConsent {
   }
 
   /**
-   * The subjects whose data this response returned (masked or not): the
-   * rows loaded but not returned (a connection's look-ahead row) are not.
+   * How many subjects this response returned data of (masked or not): the
+   * rows loaded but not returned (a connection's look-ahead row) are not counted.
    */
-  subjectIds(): string[] {
-    return [...new Set([...this.entries.keys(), ...this.referenced])].sort();
+  subjectCount(): number {
+    let count = this.entries.size;
+    for (const subjectId of this.referenced) if (!this.entries.has(subjectId)) count++;
+    return count;
   }
 
   /**
@@ -191,7 +193,7 @@ export class RequestConsent {
       purpose: this.purpose.key,
       purposeVersion: this.purpose.version,
       policyVersion: POLICY_VERSION,
-      subjects: this.subjectIds().length,
+      subjects: this.subjectCount(),
       maskedFields: this.maskedFields,
       excludedRows: this.excludedRows,
       ...(this.explain ? { masked: this.maskedPaths } : {}),
