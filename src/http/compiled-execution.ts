@@ -13,11 +13,13 @@ import type { Plugin } from 'graphql-yoga';
 
 // Queries run compiled (graphql-jit): each validated document is turned once
 // into a JavaScript function that walks its selection and calls the schema's
-// own resolvers (the consent plugin's wrappers among them) in the same order
-// with the same arguments, so every field is decided exactly as under
-// graphql-js; what goes is the interpreter's per-field work (collecting
-// fields, looking up their definitions, building the result). Mutations and
-// subscriptions, and any document the compiler refuses, run on graphql-js.
+// own resolvers (the consent plugin's wrappers among them) with the same
+// arguments, so every field is decided as under graphql-js; what goes is the
+// interpreter's per-field work (collecting fields, looking up their
+// definitions, building the result). Mutations and subscriptions, and any
+// document the compiler refuses, run on graphql-js. A new document costs one
+// compilation (bounded by the token limit); the compiled functions go with
+// Yoga's parsed-document cache.
 //
 // The Pothos Prisma plugin finds the data a parent row was loaded with by the
 // field's execution path; graphql-jit builds new path objects on every call,

@@ -55,7 +55,8 @@ const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'obj
 function scalarSql(field: ModelField, column: string): string {
   if (field.isList) {
     if (field.type !== 'String') throw new Unsupported(`a list of ${field.type}`);
-    return column;
+    // Prisma reads a NULL list as an empty one.
+    return `coalesce(${column}, '{}')`;
   }
   switch (field.type) {
     case 'String':

@@ -153,6 +153,20 @@ describe('customers read by one SQL statement', () => {
     }
   });
 
+  it('reads what raw SQL may have written as Prisma does: a NULL list, trailing zeros, no dates', async () => {
+    const { rows } = await app.db.pool.query<{ id: string }>(
+      `INSERT INTO customer (id, external_id, email, first_name, last_name, country, lifetime_value, health_interests, birth_date, churn_score)
+       VALUES (gen_random_uuid(), $1, $2, 'Null', 'Lists', 'DE', 120.50, NULL, NULL, NULL) RETURNING id`,
+      [`ROWS-${Date.now()}`, `rows-${Date.now()}@consentql.test`],
+    );
+    const query = SELECTIONS('support').nested;
+    const where = { id: rows[0].id };
+    const expected = normalise(await app.db.prisma.customer.findMany({ ...query, where } as never));
+    const got = normalise(await raw(customerRowsQuery({ query, where })!));
+    expect(firstDifference(got, expected)).toBeNull();
+    expect(got).toMatchObject([{ healthInterests: [], lifetimeValue: '120.5', birthDate: null }]);
+  });
+
   it('declines what it does not know, so that the loader reads it with Prisma', () => {
     const where = { id: '00000000-0000-0000-0000-000000000000' };
     expect(customerRowsQuery({ query: { include: { orders: { skip: 1 } } }, where })).toBeNull();
