@@ -184,6 +184,9 @@ export async function startExtract(deps: ExtractDeps, spec: ExtractSpec): Promis
       hash.update(chunk);
       bytes += chunk.byteLength;
     }
+    // Withdrawals committed while the extract ran are told, with its id, before it counts as
+    // complete: one whose holders could not be told fails instead (and abort tries again).
+    await lateNotices(deps, id, purpose.key, source.outboxMark);
     const completedAt = new Date();
     await db.prisma.extract.update({
       where: { id: BigInt(id) },
@@ -195,7 +198,6 @@ export async function startExtract(deps: ExtractDeps, spec: ExtractSpec): Promis
       },
     });
     settled = true;
-    await lateNotices(deps, id, purpose.key, source.outboxMark);
     for (const chunk of tail) controller.enqueue(chunk);
     controller.close();
     end();
@@ -259,7 +261,7 @@ export async function startExtract(deps: ExtractDeps, spec: ExtractSpec): Promis
           }
         } catch (error) {
           // Logged through the process's error serializer (describeError): never a driver message that quotes values.
-          if (settled) deps.logger.error({ extract: id, err: error }, 'extract completed, but its lineage notices failed');
+          if (settled) deps.logger.error({ extract: id, err: error }, 'extract completed, but its response could not be ended');
           await abort(`read failed (${(error as { code?: string }).code ?? (error as Error).name})`);
           end();
           // The stream's error reaches the HTTP layer, which may print its message: a generic one.
@@ -372,12 +374,16 @@ async function openPostgres(db: Database, s: Statements, purpose: PurposeDefinit
     })();
     // Observed here; awaited (and its failure reported) when the extract ends.
     lineage.catch(() => {});
+    // Once: a failure after completing (its late notices) closes again, and a pg client ended twice never says so.
+    let closed = false;
     return {
       snapshotAt: at,
       outboxMark: mark,
       lineage,
       fetch: async (n) => (await reader.query<SourceRow>({ text: `FETCH ${n} FROM extract_rows`, rowMode: 'array' })).rows,
       async close(ok) {
+        if (closed) return;
+        closed = true;
         try {
           await reader.query(ok ? 'COMMIT' : 'ROLLBACK');
         } finally {

@@ -199,6 +199,65 @@ describe('lineage', () => {
       await holder.end();
     }
   });
+
+  // The same race, with the late notice refused by the database (a trigger of this test): the
+  // withdrawal's holders cannot be told that the extract holds the subject, so the extract must
+  // not count as complete. It ends FAILED (its lineage kept), and its response ends in an error.
+  it.skipIf(inject('databaseKind') === 'pglite')(
+    'is not complete when the notice of a withdrawal committed meanwhile cannot be sent',
+    async () => {
+      const subject = await grantedSubject();
+      const holder = new pg.Client({ connectionString: databaseUrl() });
+      await holder.connect();
+      const name = `refuse_late_notice_${subject.id.replaceAll('-', '').slice(0, 12)}`;
+      // Only a notice of this subject that names an extract is refused: the withdrawal's own row
+      // (which cannot see the extract) goes through. Created first: later, the extract's late notice
+      // holds the table while it waits for the ledger lock, and creating a trigger would wait for it.
+      await app.db.pool.query(
+        `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$`,
+      );
+      await app.db.pool.query(
+        `CREATE TRIGGER ${name} BEFORE INSERT ON outbox_event FOR EACH ROW
+         WHEN (NEW.customer_id = '${subject.id}'::uuid AND jsonb_array_length(coalesce(NEW.payload->'extracts', '[]')) > 0)
+         EXECUTE FUNCTION ${name}()`,
+      );
+      try {
+        await holder.query('BEGIN');
+        await holder.query('SELECT pg_advisory_xact_lock($1::bigint)', [LEDGER_LOCK]);
+        const withdrawal = choose(WITHDRAW, subject.id);
+        await until(async () => {
+          const { rows } = await holder.query(
+            `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = $1`,
+            [LEDGER_LOCK],
+          );
+          return rows[0].n > 0;
+        });
+        const response = await startExtract(app, FIELDS, TRAINER);
+        expect(response.status).toBe(200);
+        const id = response.headers.get('x-extract-id')!;
+        const body = readExtract(response).then(
+          () => 'ended',
+          () => 'failed',
+        );
+        await until(async () => {
+          const { rows } = await holder.query('SELECT count(*)::int AS n FROM extract_member WHERE extract_id = $1', [id]);
+          return rows[0].n > 0;
+        });
+        await holder.query('COMMIT');
+        expect((await withdrawal).body.errors).toBeUndefined();
+        expect(await body).toBe('failed');
+        await until(async () => (await manifest(app, id, TRAINER.client)).body.status !== 'RUNNING');
+        expect((await manifest(app, id, TRAINER.client)).body.status).toBe('FAILED');
+        const kept = await app.db.pool.query('SELECT 1 FROM extract_member WHERE extract_id = $1 AND customer_id = $2', [id, subject.id]);
+        expect(kept.rowCount).toBe(1);
+      } finally {
+        await holder.query('ROLLBACK').catch(() => {});
+        await holder.end();
+        await app.db.pool.query(`DROP TRIGGER IF EXISTS ${name} ON outbox_event`);
+        await app.db.pool.query(`DROP FUNCTION IF EXISTS ${name}()`);
+      }
+    },
+  );
 });
 
 async function until(condition: () => Promise<boolean>, timeoutMs = 10_000) {
