@@ -1,5 +1,5 @@
 import type { Masker, MaskSpec } from '../masking/index.ts';
-import { fieldClass, permits, type Decision, type FieldClass, type MaskReason } from '../policy/decide.ts';
+import { decideClass, fieldClass, permits, type Decision, type FieldClass, type MaskReason } from '../policy/decide.ts';
 import { isMinor, regimeOf } from '../policy/regime.ts';
 import type { ConsentAction, ConsentRecord, DeploymentMode, PurposeDefinition, Regime, Subject } from '../policy/types.ts';
 import type { ExtractField } from './fields.ts';
@@ -25,10 +25,8 @@ const STATES = 4;
 /** Where the fields' values start. */
 export const FIELDS_AT = 5;
 
-interface SubjectDecisions {
-  ordinary: Decision;
-  sensitive: Decision;
-}
+/** A subject's decision for each class of field, as the API decides it (decideClass). */
+type SubjectDecisions = Record<FieldClass, Decision>;
 
 const CACHE_LIMIT = 10_000;
 
@@ -112,8 +110,7 @@ export class RowDecider {
     out[0] = this.lastPseudonym;
     for (let i = 0; i < this.classes.length; i++) {
       const value = row[FIELDS_AT + i];
-      const cls = this.classes[i];
-      if (cls === 'ordinary' || (cls === 'sensitive' && decisions.sensitive.effect === 'allow')) {
+      if (decisions[this.classes[i]].effect === 'allow') {
         out[i + 1] = value;
         continue;
       }
@@ -149,8 +146,9 @@ export class RowDecider {
         consents: parseStates(this.purpose.key, states),
       };
       found = {
-        ordinary: permits(this.purpose, subject, false, this.now),
-        sensitive: permits(this.purpose, subject, true, this.now),
+        ordinary: decideClass(this.purpose, 'ordinary', subject, this.now),
+        sensitive: decideClass(this.purpose, 'sensitive', subject, this.now),
+        'not-served': decideClass(this.purpose, 'not-served', subject, this.now),
       };
       if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
       this.cache.set(cacheKey, found);

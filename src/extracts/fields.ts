@@ -1,5 +1,6 @@
 import { getNamedType, isObjectType, type GraphQLObjectType, type GraphQLSchema } from 'graphql';
 import { ConsentQLError } from '../errors.ts';
+import { snakeCase, tableName, tableOf } from '../db/names.ts';
 import { getDatamodel } from '../generated/pothos-types.ts';
 import { fieldClass, type FieldClass } from '../policy/decide.ts';
 import type { PurposeDefinition } from '../policy/types.ts';
@@ -83,7 +84,7 @@ function registry(schema: GraphQLSchema): Map<string, Candidate> {
       field: `${SUBJECT_TYPE}.${field.name}`,
       tag,
       type: type.name,
-      table: `"${snakeCase(lowerFirst(type.name))}"`,
+      table: tableOf(type.name),
     });
   }
   registries.set(schema, found);
@@ -113,7 +114,7 @@ function addFields(found: Map<string, Candidate>, type: GraphQLObjectType, alias
       found.set(name, { refused: `its type (${column.type} as ${graphqlType}) has no extract format yet` });
       continue;
     }
-    const output = relation ? `${snakeCase(lowerFirst(type.name))}_${field.name}` : field.name;
+    const output = relation ? `${tableName(type.name)}_${field.name}` : field.name;
     found.set(name, { field: { name, column: output, sql: read.sql, kind: read.kind, tag, ...(relation ? { relation } : {}) } });
   }
 }
@@ -135,9 +136,6 @@ function readAs(prismaType: string, graphqlType: string, list: boolean, db: stri
   if (prismaType === 'Boolean' && graphqlType === 'Boolean') return { sql: db, kind: 'boolean' };
   return null;
 }
-
-const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-const lowerFirst = (name: string) => name.charAt(0).toLowerCase() + name.slice(1);
 
 /** The fields an extract may carry, as `Type.field`, in schema order. */
 export function extractableFields(schema: GraphQLSchema): string[] {

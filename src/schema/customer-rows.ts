@@ -1,3 +1,4 @@
+import { snakeCase, tableOf } from '../db/names.ts';
 import { getDatamodel } from '../generated/pothos-types.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { customerSelect, pageSelect, Params, orderTerms, Unsupported } from './pagination/page-ids.ts';
@@ -38,10 +39,6 @@ interface ModelField {
 }
 
 const models = getDatamodel().datamodel.models as unknown as Record<string, { fields: ModelField[] }>;
-
-// The schema's @map convention: a column is its field's name in snake case, a table its model's.
-const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-const tableOf = (model: string) => `"${snakeCase(model.charAt(0).toLowerCase() + model.slice(1))}"`;
 
 /** How the rows of one model are turned into what the resolvers read: dates, and the lists below. */
 interface Shape {

@@ -167,24 +167,7 @@ describe('lineage', () => {
     const holder = new pg.Client({ connectionString: databaseUrl() });
     await holder.connect();
     try {
-      await holder.query('BEGIN');
-      await holder.query('SELECT pg_advisory_xact_lock($1::bigint)', [LEDGER_LOCK]);
-      const withdrawal = choose(WITHDRAW, subject.id);
-      await until(async () => {
-        const { rows } = await holder.query(
-          `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = $1`,
-          [LEDGER_LOCK],
-        );
-        return rows[0].n > 0;
-      });
-      const response = await startExtract(app, FIELDS, TRAINER);
-      expect(response.status).toBe(200);
-      const id = response.headers.get('x-extract-id')!;
-      const body = readExtract(response);
-      await until(async () => {
-        const { rows } = await holder.query('SELECT count(*)::int AS n FROM extract_member WHERE extract_id = $1', [id]);
-        return rows[0].n > 0;
-      });
+      const { id, withdrawal, body } = await withdrawalDuringExtract(holder, subject.id, readExtract);
       await holder.query('COMMIT');
       expect((await withdrawal).body.errors).toBeUndefined();
       const extract = await body;
@@ -222,27 +205,12 @@ describe('lineage', () => {
          EXECUTE FUNCTION ${name}()`,
       );
       try {
-        await holder.query('BEGIN');
-        await holder.query('SELECT pg_advisory_xact_lock($1::bigint)', [LEDGER_LOCK]);
-        const withdrawal = choose(WITHDRAW, subject.id);
-        await until(async () => {
-          const { rows } = await holder.query(
-            `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = $1`,
-            [LEDGER_LOCK],
-          );
-          return rows[0].n > 0;
-        });
-        const response = await startExtract(app, FIELDS, TRAINER);
-        expect(response.status).toBe(200);
-        const id = response.headers.get('x-extract-id')!;
-        const body = readExtract(response).then(
-          () => 'ended',
-          () => 'failed',
+        const { id, withdrawal, body } = await withdrawalDuringExtract(holder, subject.id, (response) =>
+          readExtract(response).then(
+            () => 'ended',
+            () => 'failed',
+          ),
         );
-        await until(async () => {
-          const { rows } = await holder.query('SELECT count(*)::int AS n FROM extract_member WHERE extract_id = $1', [id]);
-          return rows[0].n > 0;
-        });
         await holder.query('COMMIT');
         expect((await withdrawal).body.errors).toBeUndefined();
         expect(await body).toBe('failed');
@@ -259,6 +227,33 @@ describe('lineage', () => {
     },
   );
 });
+
+/**
+ * The race, staged: `holder` takes the ledger lock, a withdrawal of the subject begins and waits
+ * for it, an extract starts (its body read by `read`) and commits its lineage. The withdrawal
+ * goes on when `holder` commits.
+ */
+async function withdrawalDuringExtract<T>(holder: pg.Client, subjectId: string, read: (response: Response) => Promise<T>) {
+  await holder.query('BEGIN');
+  await holder.query('SELECT pg_advisory_xact_lock($1::bigint)', [LEDGER_LOCK]);
+  const withdrawal = choose(WITHDRAW, subjectId);
+  await until(async () => {
+    const { rows } = await holder.query(
+      `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = $1`,
+      [LEDGER_LOCK],
+    );
+    return rows[0].n > 0;
+  });
+  const response = await startExtract(app, FIELDS, TRAINER);
+  expect(response.status).toBe(200);
+  const id = response.headers.get('x-extract-id')!;
+  const body = read(response);
+  await until(async () => {
+    const { rows } = await holder.query('SELECT count(*)::int AS n FROM extract_member WHERE extract_id = $1', [id]);
+    return rows[0].n > 0;
+  });
+  return { id, withdrawal, body };
+}
 
 async function until(condition: () => Promise<boolean>, timeoutMs = 10_000) {
   const end = Date.now() + timeoutMs;
