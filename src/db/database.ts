@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +25,11 @@ export interface Database {
   embedded: PGlite | undefined;
   /** Changes committed through this handle, announced within the process (src/db/signals.ts). */
   signals: DatabaseSignals;
+  /**
+   * A statement the API sends on every read, as a prepared statement where
+   * that pays (see `preparedStatements`); pass it to `pool.query`.
+   */
+  statement(text: string, values: unknown[]): pg.QueryConfig;
   /** Runs `cleanup` when the database is closed, before its pool ends (listeners holding a connection of their own). */
   onClose(cleanup: () => Promise<void>): void;
   close(): Promise<void>;
@@ -160,11 +166,24 @@ async function connect(
       }) as typeof client.query;
     });
   }
+  // Statements go unnamed until the server is known not to be a PGlite (served by another
+  // process, it is one session too: see preparedStatements); asked in the background, so that
+  // opening still needs no connection.
+  let statement: Database['statement'] = (text, values) => ({ text, values });
+  if (!embedded) {
+    pool.query<{ version: string }>('SELECT version()').then(
+      ({ rows }) => {
+        if (!rows[0].version.includes('PGlite')) statement = preparedStatements();
+      },
+      () => {},
+    );
+  }
   const adapter = new PrismaPg(pool);
   const prisma = new PrismaClient({ adapter });
   const cleanups: Array<() => Promise<void>> = [];
   return {
     pool,
+    statement: (text, values) => statement(text, values),
     prisma,
     location,
     embedded,
@@ -178,6 +197,30 @@ async function connect(
       await pool.end();
       await closeEmbedded();
     },
+  };
+}
+
+/**
+ * Names for the statements the API sends again and again (a page of customers
+ * is one statement of several kilobytes whose planning costs as much as its
+ * execution): PostgreSQL parses a named statement once per connection, and
+ * after five executions plans it once if its generic plan is no costlier than
+ * the plans made for each execution's values. The name is the text's hash, so
+ * one text has one name on every connection. Each connection keeps what it
+ * prepared until it closes, so at most `limit` texts are named per process;
+ * others are sent unnamed, as before. Not for PGlite (embedded, or served by
+ * another process): it is one session behind all its connections, where a
+ * second connection would find the name already taken.
+ */
+function preparedStatements(limit = 64): Database['statement'] {
+  const names = new Map<string, string>();
+  return (text, values) => {
+    let name = names.get(text);
+    if (name === undefined && names.size < limit) {
+      name = `consentql_${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
+      names.set(text, name);
+    }
+    return { name, text, values };
   };
 }
 

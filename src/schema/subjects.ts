@@ -79,7 +79,7 @@ export async function loadCustomers<Q extends { include?: object; select?: objec
     ? customerRowsQuery({ query: planned, where, branches, orderBy, take })
     : customerRowsQuery({ query: planned, where: lawfulWhere(ctx, where), orderBy, take });
   if (statement) {
-    const { rows } = await ctx.db.pool.query<Record<string, unknown>>(statement.text, statement.values);
+    const { rows } = await ctx.db.pool.query<Record<string, unknown>>(ctx.db.statement(statement.text, statement.values));
     statement.finish(rows);
     return registerSubjects(consent, ctx, rows as unknown as SubjectRow[]);
   }

@@ -52,8 +52,8 @@ function faultyDatabase(broken: (sql: string) => 'fail' | 'hang' | null): Databa
   const pool = new Proxy(app.db.pool, {
     get(target, prop) {
       if (prop === 'query') {
-        return (sql: string, ...rest: unknown[]) => {
-          const fault = broken(String(sql));
+        return (sql: string | { text: string }, ...rest: unknown[]) => {
+          const fault = broken(typeof sql === 'string' ? sql : sql.text);
           if (fault === 'fail') return Promise.reject(new Error('connection refused (simulated)'));
           if (fault === 'hang') return new Promise(() => {});
           return (target.query as (...args: unknown[]) => unknown).call(target, sql, ...rest);

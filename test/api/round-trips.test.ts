@@ -43,3 +43,32 @@ describe('database round trips per request', () => {
     expect(small.map((sql) => sql.slice(0, 24))).toEqual(['SELECT p.id AS "id", p.e', 'SELECT COUNT(*) AS "_cou']);
   });
 });
+
+describe('the page statement', () => {
+  it('is prepared on PostgreSQL (parsed once per connection, planned once when its generic plan is as cheap) and sent unnamed to PGlite, one session behind all its connections', async () => {
+    for (let i = 0; i < 12; i++) await statementsFor(10);
+    // Prepared statements belong to a connection: ask every connection of the pool at once.
+    const clients = await Promise.all(Array.from({ length: app.db.pool.totalCount }, () => app.db.pool.connect()));
+    const prepared: { name: string; statement: string; runs: number }[] = [];
+    try {
+      for (const client of clients) {
+        const { rows } = await client.query<{ name: string; statement: string; runs: number }>(
+          `SELECT name, statement, generic_plans + custom_plans AS runs FROM pg_prepared_statements WHERE name LIKE 'consentql\\_%'`,
+        );
+        prepared.push(...rows);
+      }
+    } finally {
+      for (const client of clients) client.release();
+    }
+    const { rows } = await app.db.pool.query<{ version: string }>('SELECT version()');
+    if (rows[0].version.includes('PGlite')) {
+      expect(prepared).toEqual([]);
+      return;
+    }
+    const page = prepared.filter((p) => p.statement.startsWith('SELECT p.id AS "id"'));
+    expect(page.length).toBeGreaterThan(0);
+    // One text, one name, on every connection that prepared it.
+    expect(new Set(page.map((p) => p.name)).size).toBe(1);
+    expect(page.reduce((sum, p) => sum + Number(p.runs), 0)).toBeGreaterThanOrEqual(12);
+  });
+});

@@ -102,4 +102,31 @@ describe('the page-id statement', () => {
     expect(compared).toBeGreaterThan(300);
     expect(nonEmpty).toBeGreaterThan(compared / 2);
   }, 180_000);
+
+  it("writes the purpose's values into the text as quoted literals, and the request's values (and times) as parameters", async () => {
+    const quoted = "O'Quote";
+    const customer = await app.db.prisma.customer.create({
+      data: {
+        externalId: 'PAGEIDS-QUOTE-1',
+        email: 'quote@example.test',
+        firstName: 'Q',
+        lastName: quoted,
+        country: 'DE',
+        segment: "vip'; --",
+      },
+    });
+    try {
+      const since = new Date(0);
+      const branch = { lastName: quoted, createdAt: { gt: since } };
+      const where = { AND: [{ segment: "vip'; --" }] };
+      const statement = pageIdsQuery([branch], where, [{ id: 'asc' }], 10);
+      expect(statement?.text).toContain(`'O''Quote'::text`);
+      expect(statement?.text).not.toContain('vip');
+      expect(statement?.values).toEqual(expect.arrayContaining(["vip'; --", since.toISOString(), 10]));
+      const { rows } = await app.db.pool.query<{ id: string }>(statement!.text, statement!.values);
+      expect(rows.map((r) => r.id)).toEqual([customer.id]);
+    } finally {
+      await app.db.prisma.customer.delete({ where: { id: customer.id } });
+    }
+  });
 });

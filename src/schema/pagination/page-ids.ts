@@ -17,6 +17,12 @@ import type { Prisma } from '../../generated/prisma/client.ts';
 // this only chooses which ids to ask for. test/schema/page-ids.test.ts checks that
 // it chooses exactly what the row filter would.
 //
+// The purpose's row filter is written into the text as literals, the request's
+// values are parameters: the statement is prepared (src/db/database.ts), and its
+// generic plan must be estimated from the values it always filters by (with a
+// parameter for `country = 'US' AND region = 'CA'` the planner guessed 135
+// Californians of 20,000 and sorted them all: 195 ms instead of 1 ms).
+//
 // The compiler below understands exactly the Prisma filters the customer list
 // builds (permitted-where.ts, query.ts, keyset.ts) and throws on anything else,
 // so a new filter cannot be silently dropped: it has to be taught here first.
@@ -54,17 +60,41 @@ const CONSENT_STATE: Record<string, Column> = {
 /** A filter, order or selection the SQL compilers here do not know: the caller falls back to Prisma. */
 export class Unsupported extends Error {}
 
-/** Bound parameters of one statement: `$n::type` placeholders. */
+/**
+ * Bound parameters of one statement: `$n::type` placeholders; or, inside
+ * `constants`, the policy's own values (purpose, regimes, countries, actions,
+ * never a client's) written into the text as literals, so that a prepared
+ * statement's generic plan is estimated from the statistics of the values it
+ * will always filter by. Times stay parameters: they change with each request.
+ */
 export class Params {
   readonly values: unknown[] = [];
+  private inline = false;
   add(value: unknown, cast: string): string {
     const v = value instanceof Date ? value.toISOString() : value;
     if (v !== null && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
       throw new Unsupported(`a filter value of type ${typeof v}`);
     }
+    if (this.inline && !(value instanceof Date)) return `${literal(v)}::${cast}`;
     this.values.push(v);
     return `$${this.values.length}::${cast}`;
   }
+  /** `compile` with the values it adds written as literals (see above): for the purpose's row filter only. */
+  constants<T>(compile: () => T): T {
+    this.inline = true;
+    try {
+      return compile();
+    } finally {
+      this.inline = false;
+    }
+  }
+}
+
+function literal(v: string | number | boolean | null): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'string') return `'${v.replace(/'/g, "''")}'`;
+  if (typeof v === 'number' && !Number.isFinite(v)) throw new Unsupported(`the number ${v}`);
+  return String(v);
 }
 
 const isObject = (x: unknown): x is Record<string, unknown> =>
@@ -194,7 +224,7 @@ export function pageSelect(
   const select = columns === 'row' ? 'c.*' : ['id', ...inner.columns.filter((c) => c !== 'id')].map((c) => `c.${c}`).join(', ');
   const selects = branches.map(
     (branch) =>
-      `(SELECT ${select} FROM "customer" c WHERE ${compile(branch, 'c', CUSTOMER, params)} AND ${rest} ORDER BY ${inner.terms.join(', ')} LIMIT ${limit})`,
+      `(SELECT ${select} FROM "customer" c WHERE ${params.constants(() => compile(branch, 'c', CUSTOMER, params))} AND ${rest} ORDER BY ${inner.terms.join(', ')} LIMIT ${limit})`,
   );
   return `SELECT ${columns === 'row' ? 'p.*' : 'p.id'} FROM (${selects.join(' UNION ALL ')}) p ORDER BY ${outer.terms.join(', ')} LIMIT ${limit}`;
 }
