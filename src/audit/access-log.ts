@@ -61,7 +61,8 @@ export const ACCESS_LOG_DEFAULTS = { flushIntervalMs: 200, batchSize: 500, maxQu
  * no comma); the subject rows as one JSON array of [record, subject, returned,
  * masked], which the driver passes as it is (a parameter that is a JavaScript
  * array is escaped element by element: for a 1,000-row page, four arrays of
- * 1,000).
+ * 1,000), as jsonb, parsed once (as json each `->>` reads the element's text
+ * again: the statement cost half as much again).
  */
 const INSERT = `WITH r AS MATERIALIZED (
   SELECT nextval(pg_get_serial_sequence('access_record', 'id')) AS id, r.*
@@ -75,7 +76,7 @@ const INSERT = `WITH r AS MATERIALIZED (
 )
 INSERT INTO access_subject (record_id, customer_id, returned, masked, occurred_at)
 SELECT r.id, (s.e->>1)::uuid, string_to_array(s.e->>2, ','), string_to_array(s.e->>3, ','), r.occurred_at
-  FROM json_array_elements($9::json) AS s(e)
+  FROM jsonb_array_elements($9::jsonb) AS s(e)
   JOIN r ON r.n = (s.e->>0)::int
   -- A subject erased since the read gets no row: an erasure in progress holds a SHARE lock on
   -- access_subject until it commits (src/rights/erase.ts), which this statement waits for when it
