@@ -1,4 +1,5 @@
 import SchemaBuilder from '@pothos/core';
+import type { GraphQLObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import ConsentPlugin, { ConsentSchemaError, type PurposeTagOptions } from '../../src/schema/consent-plugin/index.ts';
 
@@ -71,5 +72,30 @@ describe('the schema refuses to build when personal data could leave untagged or
     // @ts-expect-error "markting" is not a purpose of the taxonomy
     const misspelt: PurposeTagOptions = { serves: ['markting'], category: 'contact', mask: 'hmac' };
     expect(misspelt.serves).toEqual(['markting']);
+  });
+});
+
+describe('a row of a personal-data type reaches GraphQL only decided', () => {
+  const fields = (t: any) => ({
+    id: t.exposeID('id', { nullable: false, purpose: 'surrogate-key' }),
+    email: t.exposeString('email', { purpose: { serves: ['support'], category: 'contact', mask: 'hmac' } }),
+  });
+
+  it('fails to build when a union or interface includes a personal-data type (its fields would not decide rows)', () => {
+    const builder = new SchemaBuilder<{ Context: object }>({ plugins: [ConsentPlugin] } as never);
+    const PersonRef = builder.objectRef<Person>('Person').implement({ personalData: { subject: (p: Person) => p.id }, fields } as never);
+    const NoteRef = builder.objectRef<{ text: string }>('Note').implement({ fields: (t) => ({ text: t.exposeString('text') }) });
+    const Anything = builder.unionType('Anything', { types: [PersonRef, NoteRef], resolveType: () => 'Note' });
+    builder.queryType({ fields: (t) => ({ anything: t.field({ type: Anything, resolve: () => null as never }) }) });
+    expect(() => builder.toSchema()).toThrow(/Anything includes the personal-data type Person/);
+  });
+
+  it("refuses, by the type's isTypeOf, a row that reached the type without its decisions", () => {
+    const schema = buildPersonSchema(fields)();
+    const person = schema.getType('Person') as GraphQLObjectType;
+    const raw: Person = { id: 'p1', email: 'a@example.test', nickname: 'a', age: 30 };
+    expect(person.isTypeOf?.(raw, {}, {} as never)).toBe(false);
+    // The exposed columns have no resolver: they are read from the decided row.
+    expect(person.getFields().email.resolve).toBeUndefined();
   });
 });

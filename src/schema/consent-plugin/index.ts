@@ -1,11 +1,29 @@
 import './global-types.ts';
-import SchemaBuilder, { BasePlugin, isThenable, type PothosOutputFieldConfig, type PothosTypeConfig, type SchemaTypes } from '@pothos/core';
-import { getNamedType, isListType, isNonNullType, isObjectType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import SchemaBuilder, {
+  BasePlugin,
+  isThenable,
+  type PothosObjectTypeConfig,
+  type PothosOutputFieldConfig,
+  type PothosOutputFieldType,
+  type PothosTypeConfig,
+  type SchemaTypes,
+} from '@pothos/core';
+import {
+  defaultFieldResolver,
+  getNamedType,
+  isAbstractType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  type GraphQLFieldResolver,
+  type GraphQLIsTypeOfFn,
+  type GraphQLSchema,
+} from 'graphql';
 import { maskFitsType, type MaskableType, type MaskSpec, type Masker } from '../../masking/index.ts';
 import { decideNotice } from '../../policy/index.ts';
 import { describeTag } from './describe.ts';
-import { ConsentQLError } from '../../errors.ts';
 import { ConsentSchemaError } from './errors.ts';
+import { decideRows, isDecided, requireSubject, rowOf, type PersonalType } from './decided-rows.ts';
 import { fieldNumber, type RequestConsent } from './request-consent.ts';
 import {
   TAG_EXTENSION,
@@ -70,37 +88,89 @@ export class PothosConsentPlugin<Types extends SchemaTypes> extends BasePlugin<T
     return schema;
   }
 
+  /** Personal-data types by name, with the fields decided with their rows (filled as the fields are built). */
+  private readonly personalTypes = new Map<string, PersonalType>();
+
+  private get enforcing(): boolean {
+    return this.options.consentEnforcement !== 'off-for-benchmark-baseline';
+  }
+
+  private personalType(typeName: string): PersonalType | null {
+    let personal = this.personalTypes.get(typeName);
+    if (!personal) {
+      const options = (this.buildCache.getTypeConfig(typeName).pothosOptions as { personalData?: PersonalDataOptions<object> })
+        .personalData;
+      if (!options) return null;
+      personal = { options, fields: new Map() };
+      this.personalTypes.set(typeName, personal);
+    }
+    return personal;
+  }
+
+  /** The personal-data type a field returns (as itself or in lists), or null. */
+  private returnedPersonalType(type: PothosOutputFieldType<Types>): PersonalType | null {
+    let named = type;
+    while (named.kind === 'List') named = named.type;
+    if (named.kind !== 'Object') return null;
+    return this.personalType(this.buildCache.getTypeConfig(named.ref).name);
+  }
+
+  /** A personal-data type accepts only decided rows (see decided-rows.ts): anything else is an error, not data. */
+  override wrapIsTypeOf(
+    isTypeOf: GraphQLIsTypeOfFn<unknown, Types['Context']> | undefined,
+    typeConfig: PothosObjectTypeConfig,
+  ): GraphQLIsTypeOfFn<unknown, Types['Context']> | undefined {
+    if (!this.enforcing || !typeConfig.pothosOptions.personalData) return isTypeOf;
+    return (value) => isDecided(value);
+  }
+
   override wrapResolve(
     resolver: GraphQLFieldResolver<unknown, Types['Context'], object>,
     fieldConfig: PothosOutputFieldConfig<Types>,
   ): GraphQLFieldResolver<unknown, Types['Context'], object> {
+    if (!this.enforcing) return resolver;
+    const returned = this.returnedPersonalType(fieldConfig.type);
+    // What a field returns of a personal-data type, it returns as decided rows.
+    const resolve: GraphQLFieldResolver<unknown, Types['Context'], object> = returned
+      ? (parent, args, context, info) => {
+          const value = resolver(parent, args, context, info);
+          const ctx = context as unknown as ConsentContext;
+          return isThenable(value)
+            ? Promise.resolve(value).then((v) => decideRows(v, info, returned, ctx))
+            : decideRows(value, info, returned, ctx);
+        }
+      : resolver;
     const tag = fieldConfig.extensions?.[TAG_EXTENSION] as FieldTag | SubjectKeyTag | undefined;
-    if (!tag || this.options.consentEnforcement === 'off-for-benchmark-baseline') return resolver;
-    const typeConfig = this.buildCache.getTypeConfig(fieldConfig.parentType);
-    const personalData = (typeConfig.pothosOptions as { personalData?: PersonalDataOptions<unknown> }).personalData;
+    if (!tag) return resolve;
+    const personal = this.personalType(fieldConfig.parentType);
     // Refused in afterBuild with a clear message (checkPersonalDataTypes); never served undecided.
-    if (!personalData) return () => null;
-    const subjectOf = personalData.subject;
-    const notice = personalData.notice ?? false;
-    const carriedPseudonym = personalData.pseudonym;
+    if (!personal) return () => null;
+    // Numbered once, at build time: the access record lists each subject's fields by it.
+    const field = fieldNumber(`${fieldConfig.parentType}.${fieldConfig.name}`);
+    const column = fieldConfig.extensions?.pothosExposedField as string | undefined;
+    if (column !== undefined && !returned && tag !== 'pseudonym') {
+      // A column of the row: decided with the row and read in place (no resolver), see decided-rows.ts.
+      personal.fields.set(fieldConfig.name, { column, tag, number: field });
+      return defaultFieldResolver;
+    }
+    const { subject: subjectOf, notice = false, pseudonym: carriedPseudonym } = personal.options;
 
     if (tag === 'surrogate-key' || tag === 'pseudonym') {
       // Names the subject: only where the subject may be processed at all.
       return (parent, args, context, info) => {
-        const subjectId = subjectOf(parent);
+        const row = rowOf(parent);
+        const subjectId = subjectOf(row);
+        const { consent, masker } = context as unknown as ConsentContext;
         if (subjectId === null) {
           // A notice of an erased subject: no id left, only the pseudonyms it carries.
-          const { consent } = context as unknown as ConsentContext;
-          return tag === 'pseudonym' && notice && consent ? (carriedPseudonym?.(parent, consent.purpose.key) ?? null) : null;
+          return tag === 'pseudonym' && notice && consent ? (carriedPseudonym?.(row, consent.purpose.key) ?? null) : null;
         }
-        const consent = requireSubject(context, subjectId, notice);
-        if (tag === 'surrogate-key') return resolver(parent, args, context, info);
-        return (context as unknown as ConsentContext).masker.pseudonym(subjectId, consent.purpose.key);
+        const allowed = requireSubject(consent, subjectId, notice);
+        if (tag === 'surrogate-key') return resolve(row, args, context, info);
+        return masker.pseudonym(subjectId, allowed.purpose.key);
       };
     }
     const { mask } = tag;
-    // Numbered once, at build time: the access record lists each subject's fields by it.
-    const field = fieldNumber(`${fieldConfig.parentType}.${fieldConfig.name}`);
 
     return (parent, args, context, info) => {
       const { consent, masker } = context as unknown as ConsentContext;
@@ -108,43 +178,24 @@ export class PothosConsentPlugin<Types extends SchemaTypes> extends BasePlugin<T
         // No declared purpose means no decision: never open.
         return null;
       }
-      const subjectId = subjectOf(parent);
+      const row = rowOf(parent);
+      const subjectId = subjectOf(row);
       if (subjectId === null) {
         // A notice of an erased subject: decided by the tag alone, with no subject to record; never on other types.
-        return notice && decideNotice(consent.purpose, tag).effect === 'allow' ? resolver(parent, args, context, info) : null;
+        return notice && decideNotice(consent.purpose, tag).effect === 'allow' ? resolve(row, args, context, info) : null;
       }
       const decision = notice ? consent.noticeDecision(subjectId, tag, field) : consent.decision(subjectId, tag, field);
-      if (decision.effect === 'allow') return resolver(parent, args, context, info);
+      if (decision.effect === 'allow') return resolve(row, args, context, info);
       consent.recordMask(info, decision);
       // A subject without a legal basis gets no value in any form: no token, no partial value.
       if (decision.effect === 'exclude' || mask.strategy === 'null') return null;
-      const value = resolver(parent, args, context, info);
+      const value = resolve(row, args, context, info);
       if (isThenable(value)) {
         return Promise.resolve(value).then((v) => masker.apply(mask, v, consent.purpose.key));
       }
       return masker.apply(mask, value, consent.purpose.key);
     };
   }
-}
-
-/**
- * The request's consent, when the subject of a row may be named: a row of a
- * subject without a legal basis should never have been loaded (the loaders
- * filter in SQL and again in code), so reaching one is refused, not returned.
- */
-function requireSubject(context: unknown, subjectId: string, notice: boolean): RequestConsent {
-  const { consent } = context as ConsentContext;
-  if (!consent) {
-    throw new ConsentQLError('PURPOSE_REQUIRED', 'A declared purpose (X-Purpose header) is required to read personal data.');
-  }
-  if (notice) consent.reference(subjectId);
-  else if (!consent.permits(subjectId)) {
-    throw new ConsentQLError(
-      'CONSENT_UNAVAILABLE',
-      'A record was reached without a consent decision for the declared purpose, so it is withheld. Retry; if it persists, report it.',
-    );
-  }
-  return consent;
 }
 
 function normaliseTag(option: PurposeTagOptions): FieldTag {
@@ -168,6 +219,17 @@ function normaliseMask(mask: MaskOption): MaskSpec {
 function checkPersonalDataTypes(schema: GraphQLSchema): void {
   const problems: string[] = [];
   for (const type of Object.values(schema.getTypeMap())) {
+    if (isAbstractType(type)) {
+      // A field of an interface or union type is not wrapped to return decided rows (see wrapResolve).
+      for (const member of schema.getPossibleTypes(type)) {
+        if (member.extensions?.[TAG_EXTENSION]) {
+          problems.push(
+            `${type.name} includes the personal-data type ${member.name}: its rows are decided only where a field returns ` +
+              `${member.name} itself. Return ${member.name} (or a list of it) instead.`,
+          );
+        }
+      }
+    }
     if (!isObjectType(type)) continue;
     const typeTag = type.extensions?.[TAG_EXTENSION] as TypeTag | undefined;
     if (!typeTag) {

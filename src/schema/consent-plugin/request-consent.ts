@@ -92,6 +92,7 @@ export class RequestConsent {
   /** Subjects left out for having no legal basis; counted only with `totalCount`, else null. */
   excludedRows: number | null = null;
   readonly maskedPaths: MaskedPath[] = [];
+  private readonly plans = new Map<object, unknown>();
 
   readonly purpose: PurposeDefinition;
   readonly now: Date;
@@ -181,10 +182,23 @@ export class RequestConsent {
   }
 
   recordMask(info: GraphQLResolveInfo, decision: Decision): void {
+    this.recordMaskAt(() => responsePathAsArray(info.path).join('.'), decision);
+  }
+
+  /** A masked field, at the response path `path()` (built only for a client that may see explanations). */
+  recordMaskAt(path: () => string, decision: Decision): void {
     this.maskedFields += 1;
-    if (this.explain) {
-      this.maskedPaths.push({ path: responsePathAsArray(info.path).join('.'), reason: decision.reason });
+    if (this.explain) this.maskedPaths.push({ path: path(), reason: decision.reason });
+  }
+
+  /** What `make` plans for a field's selection, once per request (the same field nodes for every row of a list). */
+  planFor<T>(fieldNodes: object, make: () => T): T {
+    let plan = this.plans.get(fieldNodes) as T | undefined;
+    if (plan === undefined) {
+      plan = make();
+      this.plans.set(fieldNodes, plan);
     }
+    return plan;
   }
 
   /** The `extensions.consent` of the response. */
