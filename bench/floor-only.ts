@@ -1,14 +1,15 @@
 // node bench/floor-only.ts [--quick]: section 1b alone (enforced / baseline / floor on the three
-// pages), on the full benchmark database (BENCH_DATABASE_URL overrides), without the access records of
-// earlier runs (as `npm run bench` starts); prints the table, writes nothing else.
+// pages), on the benchmark's database (created and seeded when missing, as `npm run bench` does;
+// BENCH_DATABASE_URL overrides), without the access records of earlier runs; prints the table, writes
+// nothing else.
 import pg from 'pg';
 import { cleanUp } from './children.ts';
+import { prepareDatabase } from './database.ts';
 import { measureFloor } from './floor-compare.ts';
 import { Report } from './report.ts';
 import { startVariant, warmUp } from './servers.ts';
-const url = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/consentql_bench';
-const target = { env: () => ({ DATABASE_URL: url }), dbOptions: { databaseUrl: url }, description: 'x', postgres: true };
-const client = new pg.Client({ connectionString: url });
+const target = await prepareDatabase();
+const client = new pg.Client({ connectionString: target.dbOptions.databaseUrl });
 await client.connect();
 await client.query('TRUNCATE access_record, access_subject');
 await client.end();
