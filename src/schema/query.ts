@@ -97,6 +97,10 @@ function sortKeys(order: OrderInput | null | undefined): SortKey[] {
   return [{ field: order.field, descending: order.direction === 'DESC', nullable: order.field === 'churnScore' }, id];
 }
 
+function sortColumns(keys: readonly SortKey[]): Record<string, true> {
+  return Object.fromEntries(keys.map((key) => [key.field, true]));
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 builder.queryType({
@@ -136,7 +140,8 @@ builder.queryType({
           const cursor = page.cursor === null ? null : openCursor(ctx, page.cursor, binding, keys);
           const where = customerWhere(ctx, info, args.filter, args.orderBy);
           const rows = await loadCustomers(ctx, {
-            query: queryFromInfo({ context: ctx, info, path: ['edges', 'node'] }),
+            // The sort key's columns too: the cursors hold each row's position.
+            query: queryFromInfo({ context: ctx, info, path: ['edges', 'node'], select: sortColumns(keys) }),
             where: cursor ? { AND: [where, keysetWhere(keys, cursor, page.backward)] } : where,
             orderBy: keysetOrderBy(keys, page.backward),
             take: page.size + 1,

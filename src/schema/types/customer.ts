@@ -5,6 +5,8 @@ const recordList = (first: number | null | undefined) => ({ take: Math.min(Math.
 
 export const CustomerRef = builder.prismaObject('Customer', {
   description: 'A person in the CRM. Each field is returned, masked or nulled per request purpose and consent.',
+  // Only the columns a request selects are read (each exposed field selects its own).
+  select: { id: true },
   personalData: { subject: (customer) => customer.id },
   fields: (t) => ({
     id: t.exposeID('id', { nullable: false, purpose: 'surrogate-key' }),
@@ -38,6 +40,7 @@ export const CustomerRef = builder.prismaObject('Customer', {
         category: 'demographic',
         mask: { strategy: 'generalize', kind: 'year' },
       },
+      select: { birthDate: true },
       resolve: (c) => c.birthDate?.toISOString().slice(0, 10) ?? null,
     }),
     street: t.exposeString('street', {

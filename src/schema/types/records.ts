@@ -3,7 +3,9 @@ import type { PurposeKey } from '../../policy/taxonomy.ts';
 import { CONTRACT } from './purposes.ts';
 
 // Records about a customer: each names its subject directly (customerId),
-// so its fields are decided with that person's consent.
+// so its fields are decided with that person's consent. Only the columns a
+// request selects are read, and the subject's.
+const SUBJECT = { id: true, customerId: true } as const;
 
 const ORDER_PURPOSES: PurposeKey[] = [...CONTRACT, 'analytics', 'personalization', 'ai_training'];
 const TICKET_PURPOSES: PurposeKey[] = ['support', 'analytics', 'ai_training'];
@@ -12,6 +14,7 @@ const INTERACTION_PURPOSES: PurposeKey[] = ['marketing', 'analytics', 'ai_traini
 const WEB_PURPOSES: PurposeKey[] = ['analytics', 'personalization', 'ai_training', 'ad_sharing'];
 
 builder.prismaObject('Order', {
+  select: SUBJECT,
   personalData: { subject: (order) => order.customerId },
   fields: (t) => ({
     id: t.exposeID('id', { nullable: false, purpose: 'surrogate-key' }),
@@ -32,6 +35,7 @@ builder.prismaObject('Order', {
 });
 
 builder.prismaObject('OrderItem', {
+  select: SUBJECT,
   personalData: { subject: (item) => item.customerId },
   fields: (t) => ({
     id: t.exposeID('id', { nullable: false, purpose: 'surrogate-key' }),
@@ -46,6 +50,7 @@ builder.prismaObject('OrderItem', {
 });
 
 builder.prismaObject('SupportTicket', {
+  select: SUBJECT,
   personalData: { subject: (ticket) => ticket.customerId },
   fields: (t) => ({
     id: t.exposeID('id', { nullable: false, purpose: 'surrogate-key' }),
@@ -71,6 +76,7 @@ builder.prismaObject('SupportTicket', {
 });
 
 builder.prismaObject('TicketMessage', {
+  select: SUBJECT,
   personalData: { subject: (message) => message.customerId },
   fields: (t) => ({
     id: t.exposeID('id', { nullable: false, purpose: 'surrogate-key' }),
@@ -90,6 +96,7 @@ builder.prismaObject('TicketMessage', {
 });
 
 builder.prismaObject('MarketingInteraction', {
+  select: SUBJECT,
   personalData: { subject: (interaction) => interaction.customerId },
   fields: (t) => ({
     id: t.exposeID('id', { nullable: false, purpose: 'surrogate-key' }),
@@ -108,6 +115,7 @@ builder.prismaObject('MarketingInteraction', {
 });
 
 builder.prismaObject('WebEvent', {
+  select: SUBJECT,
   personalData: { subject: (event) => event.customerId },
   fields: (t) => ({
     id: t.exposeID('id', { nullable: false, purpose: 'surrogate-key' }),
