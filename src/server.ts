@@ -140,8 +140,9 @@ export function createServer(options: ServerOptions): YogaServerInstance<Record<
     maskedErrors: { isDev: config.http.debugErrors },
     // CORS only for the origins listed in CONSENTQL_CORS_ORIGINS (useCorsAllowList below); Yoga's own reflects any origin.
     cors: false,
-    // Yoga's own check, behind useBodyLimit (which answers first, with PAYLOAD_TOO_LARGE); it also refuses a malformed Content-Length.
-    maxRequestBodySize: config.http.maxBodyBytes,
+    // useBodyLimit bounds every body (and refuses a malformed Content-Length); Yoga's own check
+    // would stream each body through a second counting transform.
+    maxRequestBodySize: false,
     renderGraphiQL: renderGraphiQLOnce,
     graphiql:
       config.env === 'production'

@@ -1,3 +1,4 @@
+import { IncomingMessage } from 'node:http';
 import type { Plugin } from 'graphql-yoga';
 import { ConsentQLError } from '../errors.ts';
 
@@ -6,7 +7,12 @@ import { ConsentQLError } from '../errors.ts';
 // without one (chunked) or longer than it said is cut off the moment it
 // passes the limit; the rest is never read, let alone buffered. Whoever reads
 // the body (Yoga's request parsers, the consent center's form) gets a
-// PayloadTooLargeError instead of more bytes.
+// PayloadTooLargeError instead of more bytes. A malformed Content-Length is
+// refused with 400. A body that came through Node's HTTP parser with a
+// Content-Length within the limit is not counted again: the parser delivers
+// exactly the length it accepted (the bytes after it are the next request),
+// and it refuses a malformed length, two lengths and a length beside
+// Transfer-Encoding.
 
 const format = (n: number) => n.toLocaleString('en-US');
 
@@ -82,15 +88,30 @@ export function isPayloadTooLarge(error: unknown): error is PayloadTooLargeError
   return false;
 }
 
+/** 400 BAD_REQUEST (Yoga's code for a malformed request): the Content-Length header is not one non-negative integer. */
+function badContentLengthResponse(fetchAPI: { Response: typeof Response }, declared: string): Response {
+  const message = `Content-Length must be one non-negative integer (the body's length in bytes), but got: ${JSON.stringify(declared.slice(0, 40))}. Send the body's length, or no Content-Length and a chunked body.`;
+  return new fetchAPI.Response(JSON.stringify({ errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] }), {
+    status: 400,
+    headers: { 'content-type': 'application/json; charset=utf-8', connection: 'close' },
+  });
+}
+
 /**
  * Limits the body of every request to `limitFor(path)` bytes, before any
  * other plugin reads it. Must come first among the plugins that read bodies.
  */
 export function useBodyLimit(limitFor: (pathname: string) => number): Plugin {
   return {
-    onRequest({ request, setRequest, endResponse, url, fetchAPI }) {
-      if (request.body === null && request.headers.get('content-length') === null) return;
+    onRequest({ request, setRequest, endResponse, url, fetchAPI, serverContext }) {
+      const declared = request.headers.get('content-length');
+      if (request.body === null && declared === null) return;
+      if (declared !== null && !/^\d+$/.test(declared)) {
+        endResponse(badContentLengthResponse(fetchAPI, declared));
+        return;
+      }
       const limit = limitFor(url.pathname);
+      if (declared !== null && Number(declared) <= limit && (serverContext as { req?: unknown }).req instanceof IncomingMessage) return;
       try {
         setRequest(limitBody(request, limit, fetchAPI));
       } catch (error) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -202,6 +203,48 @@ describe('request bodies are limited while they stream', () => {
     );
     expect(res.status).toBe(413);
     expect(body.pulled()).toBeLessThan(1_000_000);
+  });
+
+  it('refuses a malformed Content-Length with 400 BAD_REQUEST before reading the body', async () => {
+    for (const declared of ['abc', '-1', '20, 20']) {
+      const res = await serverWith().fetch(
+        new Request('http://localhost/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': declared },
+          body: '{"query":"{ purposes { key } }"}',
+        }),
+      );
+      expect(res.status).toBe(400);
+      const body = await res.json();
+      expect(body.errors[0].extensions.code).toBe('BAD_REQUEST');
+      expect(body.errors[0].message).toContain(JSON.stringify(declared));
+    }
+  });
+
+  it('over a real socket, a body ends where its Content-Length says: the bytes after it are the next request', async () => {
+    const server = await listen(serverWith({ CONSENTQL_MAX_BODY_BYTES: '1000' }));
+    try {
+      const { port } = new URL(server.url);
+      const json = '{"query":"{ purposes { key } }"}';
+      const head = (length: number) =>
+        `POST /graphql HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\n\r\n`;
+      const reply = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(port), '127.0.0.1', () => {
+          // A body within the limit, then 200 kB more on the same connection (200 times the limit).
+          socket.end(head(json.length) + json + head(200_000) + 'x'.repeat(200_000));
+        });
+        let text = '';
+        socket.on('data', (chunk) => (text += chunk));
+        socket.on('close', () => resolve(text));
+        socket.on('error', (error) => (text ? resolve(text) : reject(error)));
+      });
+      // The declared body is the first request, answered; the rest is a second request, refused on its own.
+      expect(reply).toMatch(/^HTTP\/1\.1 200 /);
+      expect(reply).toContain('"purposes"');
+      expect(reply).toMatch(/HTTP\/1\.1 413 [\s\S]*PAYLOAD_TOO_LARGE/);
+    } finally {
+      await server.close();
+    }
   });
 
   it('follows CONSENTQL_MAX_BODY_BYTES', async () => {
