@@ -58,11 +58,13 @@ export const ACCESS_LOG_DEFAULTS = { flushIntervalMs: 200, batchSize: 500, maxQu
  * the sequence in a materialised CTE (one nextval per record, in input
  * order), so the per-subject rows can name their record without a round trip
  * back. Field lists travel as comma-joined text (a GraphQL coordinate holds
- * no comma); the subject rows as one JSON array of [record, subject, returned,
- * masked], which the driver passes as it is (a parameter that is a JavaScript
- * array is escaped element by element: for a 1,000-row page, four arrays of
- * 1,000), as jsonb, parsed once (as json each `->>` reads the element's text
- * again: the statement cost half as much again).
+ * no comma). The subjects of a record mostly share a few pairs of field sets
+ * (returned, masked): they travel as one JSON array of [record, returned,
+ * masked, subject ids] per pair, passed by the driver as it is (a parameter
+ * that is a JavaScript array is escaped element by element: for a 1,000-row
+ * page, four arrays of 1,000), as jsonb, parsed once (as json each `->>`
+ * reads the element's text again), and each pair's lists are made into
+ * arrays once (the CTE is materialised so that they are not remade per subject).
  */
 const INSERT = `WITH r AS MATERIALIZED (
   SELECT nextval(pg_get_serial_sequence('access_record', 'id')) AS id, r.*
@@ -73,24 +75,29 @@ const INSERT = `WITH r AS MATERIALIZED (
   SELECT r.id, r.client_id, r.purpose_key, r.operation, r.subjects, r.fields_masked, r.rows_excluded,
          string_to_array(r.fields_returned, ','), r.occurred_at
     FROM r
+), pairs AS MATERIALIZED (
+  SELECT (e->>0)::int AS n, string_to_array(e->>1, ',') AS returned, string_to_array(e->>2, ',') AS masked,
+         string_to_array(e->>3, ',')::uuid[] AS subjects
+    FROM jsonb_array_elements($9::jsonb) AS e
 )
 INSERT INTO access_subject (record_id, customer_id, returned, masked, occurred_at)
-SELECT r.id, (s.e->>1)::uuid, string_to_array(s.e->>2, ','), string_to_array(s.e->>3, ','), r.occurred_at
-  FROM jsonb_array_elements($9::jsonb) AS s(e)
-  JOIN r ON r.n = (s.e->>0)::int
+SELECT r.id, s.id, pairs.returned, pairs.masked, r.occurred_at
+  FROM pairs
+  JOIN r ON r.n = pairs.n
+  CROSS JOIN LATERAL unnest(pairs.subjects) AS s(id)
   -- A subject erased since the read gets no row: an erasure in progress holds a SHARE lock on
   -- access_subject until it commits (src/rights/erase.ts), which this statement waits for when it
   -- is parsed, before it takes its snapshot; it then finds no customer.
-  JOIN customer c ON c.id = (s.e->>1)::uuid`;
+  JOIN customer c ON c.id = s.id`;
 
 /** Subject rows beyond which a batch is written without more records: one statement stays bounded. */
 const MAX_SUBJECT_ROWS_PER_BATCH = 20_000;
 
 /** Parameters of INSERT for a batch. */
 export function insertParameters(batch: readonly AccessRecord[]): unknown[] {
-  const subjectRows: [number, string, string, string][] = [];
+  const pairRows: [number, string, string, string][] = [];
   const fieldsReturned: string[] = [];
-  // The subjects of a read mostly share a few sets of fields: each set is named once per batch.
+  // Each set of fields is named once per batch.
   const named = new Map<number | string, string>();
   const names = (set: FieldSet) => {
     // Most sets fit in one word (the first 32 field numbers): a number key, no string built.
@@ -103,9 +110,24 @@ export function insertParameters(batch: readonly AccessRecord[]): unknown[] {
     return list;
   };
   batch.forEach((record, index) => {
-    const subjects = record.subjects;
-    for (const subject of subjects) subjectRows.push([index + 1, subject.subjectId, names(subject.returned), names(subject.masked)]);
-    fieldsReturned.push(fieldNames(unionOf(subjects.map((s) => s.returned))).join(','));
+    // Per record: returned names → masked names → the subjects with that pair.
+    const pairs = new Map<string, Map<string, string[]>>();
+    for (const subject of record.subjects) {
+      const returned = names(subject.returned);
+      const masked = names(subject.masked);
+      let byMasked = pairs.get(returned);
+      if (byMasked === undefined) {
+        byMasked = new Map();
+        pairs.set(returned, byMasked);
+      }
+      const ids = byMasked.get(masked);
+      if (ids === undefined) byMasked.set(masked, [subject.subjectId]);
+      else ids.push(subject.subjectId);
+    }
+    for (const [returned, byMasked] of pairs) {
+      for (const [masked, ids] of byMasked) pairRows.push([index + 1, returned, masked, ids.join(',')]);
+    }
+    fieldsReturned.push(fieldNames(unionOf(record.subjects.map((s) => s.returned))).join(','));
   });
   return [
     batch.map((r) => r.clientId),
@@ -116,7 +138,7 @@ export function insertParameters(batch: readonly AccessRecord[]): unknown[] {
     batch.map((r) => r.rowsExcluded),
     fieldsReturned,
     batch.map((r) => (r.occurredAt ?? new Date()).toISOString()),
-    JSON.stringify(subjectRows),
+    JSON.stringify(pairRows),
   ];
 }
 
