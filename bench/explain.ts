@@ -1,7 +1,9 @@
 // node bench/explain.ts: the SQL statements the enforced server sends for the benchmark's page
 // (captured at the pg wire, in-process) with EXPLAIN (ANALYZE, BUFFERS) of each.
 // FIRST=<page size> (default 100), Q=<another query>, EXPLAIN=time (median planning +
-// execution of 6 runs instead of the plan), EXPLAIN=0 (SQL only); URL=<database url> or
+// execution of 6 runs instead of the plan), EXPLAIN=0 (SQL only), EXPLAIN=plans (whether
+// PostgreSQL keeps the prepared statement's generic plan: 8 executions on one connection,
+// then its generic and custom plan counts); URL=<database url> or
 // DATA_DIR=<embedded data directory> (default the full benchmark database).
 import pg from 'pg';
 import pino from 'pino';
@@ -51,6 +53,13 @@ for (const s of sel) {
     }
     times.sort((a, b) => a - b);
     console.log(`planning + execution, median of 6: ${times[3].toFixed(2)} ms (min ${times[0].toFixed(2)})`);
+  } else if (process.env.EXPLAIN === 'plans') {
+    const client = await db.pool.connect();
+    for (let i = 0; i < 8; i++) await client.query({ name: 'explain_plans', text: s.sql, values: s.values as any[] });
+    const { rows } = await client.query(`SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'explain_plans'`);
+    console.log(`of 8 executions: ${rows[0].generic_plans} with the generic plan, ${rows[0].custom_plans} planned for their values`);
+    await client.query('DEALLOCATE explain_plans');
+    client.release();
   } else if (process.env.EXPLAIN !== '0') {
     const { rows } = await db.pool.query(`EXPLAIN (ANALYZE, BUFFERS) ${s.sql}`, s.values as any[]);
     console.log(rows.map((r: any) => r['QUERY PLAN']).join('\n'));

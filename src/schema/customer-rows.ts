@@ -155,11 +155,11 @@ function projection(
     const order = relationOrder(field.type, args.orderBy, child);
     const conditions = [`${child}.${childKey} = ${alias}.${parentKey}`, ...relationWhere(field.type, args.where, child, params)];
     const take = args.take;
-    if (take !== undefined && (typeof take !== 'number' || !Number.isInteger(take) || take < 0)) throw new Unsupported(`take ${take}`);
+    if (take !== undefined && typeof take !== 'number') throw new Unsupported(`take ${take}`);
     const rows =
       `SELECT * FROM ${tableOf(field.type)} ${child} WHERE ${conditions.join(' AND ')}` +
       (order.length ? ` ORDER BY ${order.join(', ')}` : '') +
-      (take !== undefined ? ` LIMIT ${params.add(take, 'int4')}` : '');
+      (take !== undefined ? ` LIMIT ${params.limit(take)}` : '');
     const object = `json_build_object(${nested.columns.map(([name, sql]) => `'${name}', ${sql}`).join(', ')})`;
     const aggregate = `json_agg(${object}${order.length ? ` ORDER BY ${order.join(', ')}` : ''})`;
     columns.push([field.name, `(SELECT coalesce(${aggregate}, '[]'::json) FROM (${rows}) ${child})`]);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PURPOSES } from '../../src/policy/index.ts';
 import type { DeploymentMode } from '../../src/policy/types.ts';
 import { keysetOrderBy, keysetWhere, type SortKey } from '../../src/schema/pagination/keyset.ts';
+import { customerRowsQuery } from '../../src/schema/customer-rows.ts';
 import { pageIdsQuery, readsConsent } from '../../src/schema/pagination/page-ids.ts';
 import { permittedBranches, permittedWhere } from '../../src/schema/permitted-where.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
@@ -103,7 +104,7 @@ describe('the page-id statement', () => {
     expect(nonEmpty).toBeGreaterThan(compared / 2);
   }, 180_000);
 
-  it("writes the purpose's values into the text as quoted literals, and the request's values (and times) as parameters", async () => {
+  it("writes the purpose's values into the text as quoted literals, the row limit as a number, and the request's values (and times) as parameters", async () => {
     const quoted = "O'Quote";
     const customer = await app.db.prisma.customer.create({
       data: {
@@ -122,11 +123,37 @@ describe('the page-id statement', () => {
       const statement = pageIdsQuery([branch], where, [{ id: 'asc' }], 10);
       expect(statement?.text).toContain(`'O''Quote'::text`);
       expect(statement?.text).not.toContain('vip');
-      expect(statement?.values).toEqual(expect.arrayContaining(["vip'; --", since.toISOString(), 10]));
+      expect(statement?.values).toEqual(["vip'; --", since.toISOString()]);
+      expect(statement?.text).toMatch(/ LIMIT 10\)/);
+      expect(statement?.text).not.toMatch(/LIMIT \$/);
       const { rows } = await app.db.pool.query<{ id: string }>(statement!.text, statement!.values);
       expect(rows.map((r) => r.id)).toEqual([customer.id]);
     } finally {
       await app.db.prisma.customer.delete({ where: { id: customer.id } });
+    }
+  });
+
+  it('leaves the planner no value to estimate a custom plan from: row limits are numbers, times are read through a subquery', () => {
+    // Else PostgreSQL plans the prepared page statement again on every read (see Params in page-ids.ts).
+    const analytics = PURPOSES.find((p) => p.key === 'analytics')!;
+    const now = new Date();
+    const statement = customerRowsQuery({
+      query: { select: { id: true, orders: { take: 5, orderBy: [{ placedAt: 'desc' }, { id: 'asc' }] } } },
+      where: { createdAt: { gt: new Date(0) } },
+      branches: permittedBranches(analytics, 'per-jurisdiction', now),
+      orderBy: [{ id: 'asc' }],
+      take: 101,
+    });
+    const text = statement!.text;
+    expect(text).toContain(' LIMIT 101');
+    expect(text).toContain(' LIMIT 5');
+    expect(text).not.toMatch(/LIMIT \$/);
+    const times = statement!.values.flatMap((v, i) => (typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v) ? [i + 1] : []));
+    expect(times.length).toBeGreaterThanOrEqual(2);
+    for (const n of times) {
+      const uses = text.split(`$${n}::`).length - 1;
+      expect(uses).toBeGreaterThan(0);
+      expect(text.split(`(SELECT $${n}::timestamp(3))`).length - 1).toBe(uses);
     }
   });
 });

@@ -65,7 +65,15 @@ export class Unsupported extends Error {}
  * `constants`, the policy's own values (purpose, regimes, countries, actions,
  * never a client's) written into the text as literals, so that a prepared
  * statement's generic plan is estimated from the statistics of the values it
- * will always filter by. Times stay parameters: they change with each request.
+ * will always filter by. Row limits are literals too (`limit`). Times stay
+ * parameters (they change with each request), each read through a scalar
+ * subquery, which the planner cannot look into even when it knows the
+ * value. PostgreSQL plans a prepared statement for its values five times,
+ * then keeps its generic plan only if that is estimated to cost less: with
+ * a parameter in a LIMIT the generic plan is estimated for a tenth of the
+ * table, and with a time it knows, a custom plan is estimated from the time's
+ * place in the column's histogram; either way the generic plan never won,
+ * and every read was planned again (about as long as it took to run it).
  */
 export class Params {
   readonly values: unknown[] = [];
@@ -75,9 +83,19 @@ export class Params {
     if (v !== null && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
       throw new Unsupported(`a filter value of type ${typeof v}`);
     }
-    if (this.inline && !(value instanceof Date)) return `${literal(v)}::${cast}`;
+    if (value instanceof Date) {
+      this.values.push(v);
+      // A scalar subquery: the planner estimates it as it would a generic plan's parameter (see above).
+      return `(SELECT $${this.values.length}::${cast})`;
+    }
+    if (this.inline) return `${literal(v)}::${cast}`;
     this.values.push(v);
     return `$${this.values.length}::${cast}`;
+  }
+  /** A row limit (`LIMIT n`), written as a literal (see above). */
+  limit(take: number): string {
+    if (!Number.isSafeInteger(take) || take < 0) throw new Unsupported(`the limit ${take}`);
+    return String(take);
   }
   /** `compile` with the values it adds written as literals (see above): for the purpose's row filter only. */
   constants<T>(compile: () => T): T {
@@ -218,7 +236,7 @@ export function pageSelect(
 ): string {
   if (branches.length === 0) throw new Unsupported('a purpose without branches');
   const rest = compile(where, 'c', CUSTOMER, params);
-  const limit = params.add(take, 'int4');
+  const limit = params.limit(take);
   const inner = orderTerms(orderBy, 'c');
   const outer = orderTerms(orderBy, null);
   const select = columns === 'row' ? 'c.*' : ['id', ...inner.columns.filter((c) => c !== 'id')].map((c) => `c.${c}`).join(', ');
@@ -247,7 +265,7 @@ export function pageIdsQuery(branches: readonly Where[], where: Where, orderBy: 
 export function customerSelect(params: Params, where: Where, orderBy?: readonly OrderBy[], take?: number): string {
   const condition = compile(where, 'c', CUSTOMER, params);
   if (!orderBy) return `SELECT c.* FROM "customer" c WHERE ${condition}`;
-  const limit = take === undefined ? '' : ` LIMIT ${params.add(take, 'int4')}`;
+  const limit = take === undefined ? '' : ` LIMIT ${params.limit(take)}`;
   return `SELECT c.* FROM "customer" c WHERE ${condition} ORDER BY ${orderTerms(orderBy, 'c').terms.join(', ')}${limit}`;
 }
 
