@@ -5,6 +5,7 @@ import type PrismaTypes from '../generated/pothos-types.ts';
 import { getDatamodel } from '../generated/pothos-types.ts';
 import ConsentPlugin from './consent-plugin/index.ts';
 import type { Context } from './context.ts';
+import { isoTime } from './iso-time.ts';
 import { ConsentQLError } from '../errors.ts';
 
 // The consent plugin is listed first so that it wraps outermost: a masked
@@ -35,7 +36,7 @@ export const builder = new SchemaBuilder<{
 
 builder.scalarType('DateTime', {
   description: 'An ISO-8601 date and time in UTC.',
-  serialize: (value) => (value instanceof Date ? value.toISOString() : String(value)),
+  serialize: (value) => (value instanceof Date ? isoTime(value) : String(value)),
   parseValue: (value) => {
     const date = new Date(String(value));
     if (Number.isNaN(date.getTime())) {
