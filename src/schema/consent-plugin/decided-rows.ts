@@ -66,11 +66,18 @@ interface Planned {
   field: RowField;
 }
 
+/** The fields decided with each row under one field, and the decided row they make before any is decided. */
+interface Plan {
+  fields: Planned[];
+  /** Every planned field null: each row's decided row starts as a copy (one allocation of the final shape). */
+  template: DecidedRow;
+}
+
 /**
  * The row fields selected under `info`'s field on `type`, with fragments
  * spread and `@skip`/`@include` applied as GraphQL applies them.
  */
-function plan(info: GraphQLResolveInfo, type: GraphQLObjectType, personal: PersonalType): Planned[] {
+function plan(info: GraphQLResolveInfo, type: GraphQLObjectType, personal: PersonalType): Plan {
   const planned: Planned[] = [];
   const seen = new Set<string>();
   const visit = (selectionSet: SelectionSetNode | undefined) => {
@@ -92,8 +99,12 @@ function plan(info: GraphQLResolveInfo, type: GraphQLObjectType, personal: Perso
     }
   };
   for (const node of info.fieldNodes) visit(node.selectionSet);
-  return planned;
+  const template: DecidedRow = { [ROW]: EMPTY_ROW };
+  for (const { name } of planned) template[name] = null;
+  return { fields: planned, template };
 }
+
+const EMPTY_ROW = Object.freeze({});
 
 function included(node: { directives?: readonly unknown[] }, info: GraphQLResolveInfo): boolean {
   if (!node.directives?.length) return true;
@@ -128,15 +139,16 @@ export function decideRows(value: unknown, info: GraphQLResolveInfo, personal: P
 
 function decideRow(
   row: Record<string, unknown>,
-  planned: readonly Planned[],
+  { fields, template }: Plan,
   options: PersonalDataOptions<object>,
   { consent, masker }: DecideContext,
   path: () => string,
 ): DecidedRow {
-  const decided: DecidedRow = { [ROW]: row };
+  const decided: DecidedRow = { ...template };
+  decided[ROW] = row;
   const subjectId = options.subject(row);
   const notice = options.notice ?? false;
-  for (const { key, name, field } of planned) {
+  for (const { key, name, field } of fields) {
     const value = row[field.column];
     if (field.tag === 'surrogate-key') {
       // Names the subject: only where the subject may be processed at all (a notice of an erased subject has none).
@@ -164,7 +176,7 @@ function decideRow(
     } else if (decision === null || subjectId === null) {
       decided[name] = null;
     } else {
-      consent.recordMaskAt(() => `${path()}.${key}`, decision);
+      consent.recordMaskAt(path, decision, key);
       // A subject without a legal basis gets no value in any form: no token, no partial value.
       decided[name] =
         decision.effect === 'exclude' || tag.mask.strategy === 'null' ? null : masker.apply(tag.mask, value, consent.purpose.key);

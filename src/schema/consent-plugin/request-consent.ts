@@ -185,10 +185,10 @@ export class RequestConsent {
     this.recordMaskAt(() => responsePathAsArray(info.path).join('.'), decision);
   }
 
-  /** A masked field, at the response path `path()` (built only for a client that may see explanations). */
-  recordMaskAt(path: () => string, decision: Decision): void {
+  /** A masked field, at the response path `path()` (or its field `key`), built only for a client that may see explanations. */
+  recordMaskAt(path: () => string, decision: Decision, key?: string): void {
     this.maskedFields += 1;
-    if (this.explain) this.maskedPaths.push({ path: path(), reason: decision.reason });
+    if (this.explain) this.maskedPaths.push({ path: key === undefined ? path() : `${path()}.${key}`, reason: decision.reason });
   }
 
   /** What `make` plans for a field's selection, once per request (the same field nodes for every row of a list). */
