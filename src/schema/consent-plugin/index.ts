@@ -124,11 +124,28 @@ export class PothosConsentPlugin<Types extends SchemaTypes> extends BasePlugin<T
     return (value) => isDecided(value);
   }
 
+  /**
+   * The benchmark's baseline: the same build without decisions. A tagged column of a
+   * personal-data type is read in place, as the enforced build reads it off its decided
+   * row, not through the Prisma plugin's per-field check, so that the two builds differ
+   * by the decisions alone.
+   */
+  private baselineResolver(
+    resolver: GraphQLFieldResolver<unknown, Types['Context'], object>,
+    fieldConfig: PothosOutputFieldConfig<Types>,
+  ): GraphQLFieldResolver<unknown, Types['Context'], object> {
+    const tag = fieldConfig.extensions?.[TAG_EXTENSION];
+    const column = fieldConfig.extensions?.pothosExposedField as string | undefined;
+    if (!tag || tag === 'pseudonym' || column === undefined || this.returnedPersonalType(fieldConfig.type)) return resolver;
+    if (!this.personalType(fieldConfig.parentType)) return resolver;
+    return column === fieldConfig.name ? defaultFieldResolver : (parent) => (parent as Record<string, unknown>)[column];
+  }
+
   override wrapResolve(
     resolver: GraphQLFieldResolver<unknown, Types['Context'], object>,
     fieldConfig: PothosOutputFieldConfig<Types>,
   ): GraphQLFieldResolver<unknown, Types['Context'], object> {
-    if (!this.enforcing) return resolver;
+    if (!this.enforcing) return this.baselineResolver(resolver, fieldConfig);
     const returned = this.returnedPersonalType(fieldConfig.type);
     // What a field returns of a personal-data type, it returns as decided rows.
     const resolve: GraphQLFieldResolver<unknown, Types['Context'], object> = returned
