@@ -160,10 +160,11 @@ function maskingWhy(tenConnMet: boolean): string {
       ? ''
       : 'At 10 connections the server is CPU-bound, so the loss in throughput follows the CPU per request; p50 at 10 connections is queueing (connections ÷ throughput), not the cost of one request. ') +
     // Not measured by this run: a one-off profile, quoted as such.
-    'A separate profile (node --cpu-prof of 2,000 such requests served in-process by the enforced build, taken on 2026-12-01 after ' +
-    'the second round of changes for issue 12, not part of this run; 2.8 ms of Node CPU per request) put the consent layer (decided rows, ' +
-    'decisions, masks) at 6.9 % of the busy time and garbage collection at 11.6 %. The rest went to the pg driver and socket writes (25.6 %, ' +
-    'most of it the process waiting in the write while PostgreSQL runs on the other core: strace counts one writev per request), resolvers, ' +
-    "scalars and the loader (13.5 %), Node internals (12.3 %), Yoga (6.7 %) and JSON serialisation (3.4 %); Prisma, not on the page's path, about 1 %."
+    'A separate profile (node --cpu-prof of 2,000 such requests served in-process by the enforced build, taken on 2026-12-02 after ' +
+    "the third round of changes for issue 12, not part of this run; 3.3 ms of Node CPU per request on that day's machine) put the consent " +
+    'layer (decided rows, decisions, masks) at 6.5 % of the busy time and garbage collection at 12.3 %. The rest went to the pg driver and ' +
+    'socket writes (22.5 %, most of it the process waiting in the write while PostgreSQL runs on the other core), Node internals (13.5 %), ' +
+    "resolvers, scalars and the loader (10.8 %), Yoga (6.5 %), loading the profiled process's modules (5.9 %) and JSON serialisation (3.2 %); " +
+    "Prisma, not on the page's path, about 1 %."
   );
 }
