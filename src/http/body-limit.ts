@@ -16,6 +16,9 @@ import { ConsentQLError } from '../errors.ts';
 
 const format = (n: number) => n.toLocaleString('en-US');
 
+/** A well-formed Content-Length: one non-negative integer. */
+const CONTENT_LENGTH = /^\d+$/;
+
 /** 413, with a code: the body is larger than this endpoint accepts. */
 export class PayloadTooLargeError extends ConsentQLError {
   readonly limit: number;
@@ -53,7 +56,7 @@ interface FetchAPI {
  */
 export function limitBody(request: Request, limit: number, fetchAPI: FetchAPI): Request {
   const declared = request.headers.get('content-length');
-  if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > limit) throw new PayloadTooLargeError(limit);
+  if (declared !== null && CONTENT_LENGTH.test(declared.trim()) && Number(declared) > limit) throw new PayloadTooLargeError(limit);
   const body = request.body;
   if (!body) return request;
   // Node's own ReadableStream pipes only into Node's own TransformStream (graphql-yoga#4583).
@@ -106,12 +109,14 @@ export function useBodyLimit(limitFor: (pathname: string) => number): Plugin {
     onRequest({ request, setRequest, endResponse, url, fetchAPI, serverContext }) {
       const declared = request.headers.get('content-length');
       if (request.body === null && declared === null) return;
-      if (declared !== null && !/^\d+$/.test(declared)) {
+      if (declared !== null && !CONTENT_LENGTH.test(declared)) {
         endResponse(badContentLengthResponse(fetchAPI, declared));
         return;
       }
       const limit = limitFor(url.pathname);
-      if (declared !== null && Number(declared) <= limit && (serverContext as { req?: unknown }).req instanceof IncomingMessage) return;
+      // Node's parser stops the body at the length it accepted (see above): nothing to count.
+      const parsedByNode = (serverContext as { req?: unknown }).req instanceof IncomingMessage;
+      if (declared !== null && Number(declared) <= limit && parsedByNode) return;
       try {
         setRequest(limitBody(request, limit, fetchAPI));
       } catch (error) {

@@ -28,6 +28,8 @@ import type { FieldTag, PersonalDataOptions } from './types.ts';
 // row's exposed fields at once costs a fraction of that.
 
 const ROW = Symbol('consentql.row');
+/** Where a plan's template (never served) holds its row: replaced in each copy. */
+const EMPTY_ROW = Object.freeze({});
 
 /** A decided row: the decided values by field name, and the row they were decided from. */
 export interface DecidedRow {
@@ -103,8 +105,6 @@ function plan(info: GraphQLResolveInfo, type: GraphQLObjectType, personal: Perso
   for (const { name } of planned) template[name] = null;
   return { fields: planned, template };
 }
-
-const EMPTY_ROW = Object.freeze({});
 
 function included(node: { directives?: readonly unknown[] }, info: GraphQLResolveInfo): boolean {
   if (!node.directives?.length) return true;

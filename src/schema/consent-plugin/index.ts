@@ -23,7 +23,7 @@ import { maskFitsType, type MaskableType, type MaskSpec, type Masker } from '../
 import { decideNotice } from '../../policy/index.ts';
 import { describeTag } from './describe.ts';
 import { ConsentSchemaError } from './errors.ts';
-import { decideRows, isDecided, requireSubject, rowOf, type PersonalType } from './decided-rows.ts';
+import { decideRows, isDecided, requireSubject, rowOf, type PersonalType, type RowField } from './decided-rows.ts';
 import { fieldNumber, type RequestConsent } from './request-consent.ts';
 import {
   TAG_EXTENSION,
@@ -125,19 +125,33 @@ export class PothosConsentPlugin<Types extends SchemaTypes> extends BasePlugin<T
   }
 
   /**
-   * The benchmark's baseline: the same build without decisions. A tagged column of a
-   * personal-data type is read in place, as the enforced build reads it off its decided
-   * row, not through the Prisma plugin's per-field check, so that the two builds differ
+   * The row property a tagged field exposes, with its tag, when it is decided
+   * with its row and read in place (see decided-rows.ts): an exposed column of
+   * a personal-data type, not a pseudonym, not itself a personal-data type.
+   */
+  private rowColumn(
+    fieldConfig: PothosOutputFieldConfig<Types>,
+    tag: FieldTag | SubjectKeyTag,
+    returned: PersonalType | null,
+  ): Omit<RowField, 'number'> | undefined {
+    const column = fieldConfig.extensions?.pothosExposedField as string | undefined;
+    return column !== undefined && !returned && tag !== 'pseudonym' ? { column, tag } : undefined;
+  }
+
+  /**
+   * The benchmark's baseline: the same build without decisions. A column the
+   * enforced build reads off its decided row is read in place here too, not
+   * through the Prisma plugin's per-field check, so that the two builds differ
    * by the decisions alone.
    */
   private baselineResolver(
     resolver: GraphQLFieldResolver<unknown, Types['Context'], object>,
     fieldConfig: PothosOutputFieldConfig<Types>,
   ): GraphQLFieldResolver<unknown, Types['Context'], object> {
-    const tag = fieldConfig.extensions?.[TAG_EXTENSION];
-    const column = fieldConfig.extensions?.pothosExposedField as string | undefined;
-    if (!tag || tag === 'pseudonym' || column === undefined || this.returnedPersonalType(fieldConfig.type)) return resolver;
-    if (!this.personalType(fieldConfig.parentType)) return resolver;
+    const tag = fieldConfig.extensions?.[TAG_EXTENSION] as FieldTag | SubjectKeyTag | undefined;
+    if (!tag || !this.personalType(fieldConfig.parentType)) return resolver;
+    const column = this.rowColumn(fieldConfig, tag, this.returnedPersonalType(fieldConfig.type))?.column;
+    if (column === undefined) return resolver;
     return column === fieldConfig.name ? defaultFieldResolver : (parent) => (parent as Record<string, unknown>)[column];
   }
 
@@ -164,10 +178,10 @@ export class PothosConsentPlugin<Types extends SchemaTypes> extends BasePlugin<T
     if (!personal) return () => null;
     // Numbered once, at build time: the access record lists each subject's fields by it.
     const field = fieldNumber(`${fieldConfig.parentType}.${fieldConfig.name}`);
-    const column = fieldConfig.extensions?.pothosExposedField as string | undefined;
-    if (column !== undefined && !returned && tag !== 'pseudonym') {
+    const rowColumn = this.rowColumn(fieldConfig, tag, returned);
+    if (rowColumn) {
       // A column of the row: decided with the row and read in place (no resolver), see decided-rows.ts.
-      personal.fields.set(fieldConfig.name, { column, tag, number: field });
+      personal.fields.set(fieldConfig.name, { ...rowColumn, number: field });
       return defaultFieldResolver;
     }
     const { subject: subjectOf, notice = false, pseudonym: carriedPseudonym } = personal.options;
